@@ -1,0 +1,54 @@
+# Medical Image Processing in Python — two commands on a fresh machine:
+#   make lab    set up .venv, build the data, open JupyterLab on notebooks/
+#   make test   set up .venv, build the data, run every test (unit, hygiene, nbval)
+# Also: make setup | data | bench | clean. Variables: PYTHON, HOST, PORT, LAB_ARGS.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+HOST   ?= 127.0.0.1
+PORT   ?= 8888
+# Extra JupyterLab options; set LAB_ARGS= to let it open a browser.
+LAB_ARGS ?= --no-browser
+PYTEST_ARGS ?=
+
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PYTHONDONTWRITEBYTECODE := 1
+# Same numbers on every machine: one BLAS/OpenMP thread in notebooks and tests.
+export OMP_NUM_THREADS := 1
+export OPENBLAS_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+
+.PHONY: setup data lab test bench clean help
+
+help:
+	@sed -n '1,6p' Makefile
+
+# Reinstall only when the pins or the package metadata change.
+$(STAMP): requirements.txt pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11 not found: install it or run make PYTHON=/path/to/python3.11"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "The pins are for Python 3.11; run make PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==26.3
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+setup: $(STAMP)
+
+data: setup
+	$(BIN)/python fetch_data.py
+
+lab: data
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=$(HOST) --port=$(PORT) $(LAB_ARGS)
+
+test: data
+	$(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
+
+bench: data
+	$(BIN)/python -m medimg.bench
+
+clean:
+	rm -rf $(VENV) notebooks/output
+	find data -mindepth 1 -maxdepth 1 ! -name README.md ! -name .gitignore -exec rm -rf {} +
+	find . -name __pycache__ -prune -exec rm -rf {} +
