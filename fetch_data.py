@@ -165,6 +165,24 @@ DATASETS: list[Dataset] = [
             }),
             NIBABEL + "; small real and phantom files in NIfTI-1, NIfTI-2, MGH and PAR/REC",
             ("02",), is_dir=True),
+    # Episode 02 — a DICOM series to convert (derived: the MNI T1 written slice by slice)
+    Dataset("mr_dicom_series", "dicom/mni_t1_series",
+            Generate("mri", "the MNI152 T1 (one DICOM MR file per axial slice)"),
+            MNI + "; written as DICOM by this course", ("02", "03"), is_dir=True),
+    # Episode 03 — registration and segmentation (derived and simulated, see notebook)
+    Dataset("ct_like_transform", "registration/ct_like_true_transform.tfm",
+            Generate("registration", "fixed parameters: the known rigid motion of ct_like_head"),
+            "this course", ("03",)),
+    Dataset("ct_like_head", "registration/ct_like_head.nii.gz",
+            Generate("registration", "the MNI152 grey/white-matter maps: CT-like HU, "
+                                     "another grid, moved by ct_like_transform, seeded noise"),
+            MNI + "; derived by this course", ("03",)),
+    Dataset("t2_like_head", "registration/t2_like_head.nii.gz",
+            Generate("registration", "the MNI152 tissue maps: simulated T2-weighted contrast"),
+            MNI + "; simulated by this course", ("03",)),
+    Dataset("ventricle_reference", "segmentation/ventricles_reference.nii.gz",
+            Generate("registration", "the MNI152 tissue maps: lateral-ventricle reference mask"),
+            MNI + "; derived by this course", ("03",)),
 ]
 
 
@@ -253,7 +271,7 @@ def verify(ds: Dataset, path: Path, recorded: str | None) -> str:
             if not item.is_file():
                 raise DataError(f"missing file {item}")
             if sha256_file(item) != expected:
-                raise DataError(f"{item} is damaged (SHA-256 differs from the source file)")
+                raise DataError(f"{item} is damaged (SHA-256 differs from the package's file)")
         if ds.is_dir:
             extra = {p.name for p in path.iterdir()} - {Path(r).name for r in ds.source.files}
             if extra:
@@ -261,11 +279,12 @@ def verify(ds: Dataset, path: Path, recorded: str | None) -> str:
         return sha256_tree(path)
     digest = sha256_tree(path)
     if recorded is not None and digest != recorded:
-        raise DataError(f"{path} changed since it was built (SHA-256 differs from the manifest)")
+        raise DataError(f"data/{ds.path} changed since it was built "
+                        f"(SHA-256 differs from the manifest)")
     try:
         generator(ds, "verify")(path)
     except ValueError as exc:
-        raise DataError(f"{path} failed verification: {exc}") from None
+        raise DataError(f"failed verification: {exc}") from None
     return digest
 
 

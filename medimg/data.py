@@ -62,8 +62,8 @@ def path(name: str) -> Path:
         close = [n for n in entries if name.lower() in n or n in name.lower()]
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise DataNotFoundError(
-            f"unknown dataset '{name}'.{hint} Known: {', '.join(sorted(entries))}. "
-            f"If it should exist, {FETCH_HINT}"
+            f"unknown dataset '{name}'.{hint} `medimg.data.names()` lists the datasets; "
+            f"if it should exist, {FETCH_HINT}"
         )
     target = data_dir() / entries[name]["path"]
     if not target.exists():
