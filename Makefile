@@ -12,6 +12,8 @@ LAB_ARGS ?= --no-browser
 PYTEST_ARGS ?=
 
 BIN    := $(VENV)/bin
+# JupyterLab refuses to run as root (containers, CI) unless told it may.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 STAMP  := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 # Same numbers on every machine: one BLAS/OpenMP thread in notebooks and tests.
@@ -40,7 +42,7 @@ data: setup
 	$(BIN)/python fetch_data.py
 
 lab: data
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=$(HOST) --port=$(PORT) $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=$(HOST) --port=$(PORT) $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: data
 	$(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
