@@ -162,8 +162,11 @@ DATASETS: list[Dataset] = [
                     "f71ea4fc3dc7a22ef1cf1965c03d7750ca917c4c25cacabbc8c3fb65472d73f8",
                 "tests/data/phantom_EPI_asc_CLEAR_2_1.REC":
                     "6a27cb6d719ed93f5ce2df947c6f8dbfaba5d458cfc7fc985099dbe5424b2aac",
+                "tests/data/tiny.mnc":
+                    "638f79d4c09ccec9485e68e9c16af40b754ab606f5ede327de9f6be52a4a0cbc",
             }),
-            NIBABEL + "; small real and phantom files in NIfTI-1, NIfTI-2, MGH and PAR/REC",
+            NIBABEL + "; small real and phantom files in NIfTI-1, NIfTI-2, MGH, MINC-1 and "
+                      "PAR/REC",
             ("02",), is_dir=True),
     # Episode 02 — a DICOM series to convert (derived: the MNI T1 written slice by slice)
     Dataset("mr_dicom_series", "dicom/mni_t1_series",
