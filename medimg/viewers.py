@@ -40,11 +40,13 @@ class SliceViewer:
         and the array has 3 or 4 dimensions.
     axis_names : sequence of str, optional
         Names of the array axes shown in the axis selector (e.g. ``("x", "y", "z")``).
+    unit : str
+        Unit of ``spacing``, shown with the slice position (default ``"mm"``).
     """
 
     def __init__(self, array, axis=0, spacing=None, cmap="gray", vmin=None, vmax=None,
                  title=None, origin="upper", frame_time=None, rgb=None,
-                 axis_names=None, figsize=(5, 5)):
+                 axis_names=None, unit="mm", figsize=(5, 5)):
         arr = np.asarray(array)
         if rgb is None:
             # (rows, cols, 3|4) is a colour picture; (frames, rows, cols, 3|4) a colour cine.
@@ -60,6 +62,7 @@ class SliceViewer:
             raise ValueError("RGB stacks are browsed along axis 0 (frames)")
         if spatial_ndim == 3 and axis not in (0, 1, 2):
             raise ValueError(f"axis must be 0, 1 or 2, got {axis}")
+        self.unit = unit if spacing is not None else None
         if spacing is None:
             spacing = (1.0,) * spatial_ndim
         spacing = tuple(float(s) for s in spacing)
@@ -117,9 +120,10 @@ class SliceViewer:
                 parts.append(f"frame {index + 1}/{self.n_slices}, "
                              f"t = {index * self.frame_time / 1000:.3f} s")
             else:
-                pos = index * self.spacing[self.axis]
-                parts.append(f"{self.axis_names[self.axis]} = {index} "
-                             f"({pos:.1f} from first)")
+                where = f"{self.axis_names[self.axis]} = {index}"
+                if self.unit is not None:
+                    where += f" ({index * self.spacing[self.axis]:.1f} {self.unit} from first)"
+                parts.append(where)
         return " — ".join(parts)
 
     def draw(self, index: int | None = None) -> Figure:
@@ -204,9 +208,26 @@ class SliceViewer:
         self._widget = widgets.VBox([widgets.HBox(controls), out])
         return self._widget
 
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget())
+    def png(self) -> bytes:
+        """The current view as PNG bytes."""
+        import io
+
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=80)
+        return buffer.getvalue()
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """Live widget in Jupyter; the current view as a PNG for static renderers.
+
+        JupyterLab shows the widget (its renderer outranks images); GitHub, nbviewer
+        and exports without widget state fall back to the picture of the first view.
+        """
+        import base64
+
+        bundle = dict(self.widget()._repr_mimebundle_(include=include, exclude=exclude) or {})
+        bundle["image/png"] = base64.b64encode(self.png()).decode("ascii")
+        bundle["text/plain"] = repr(self)
+        return bundle
 
     def __repr__(self) -> str:
         return (f"SliceViewer(shape={self.array.shape}, axis={self.axis}, "

@@ -101,3 +101,19 @@ def test_bad_input_is_explained(bad, kwargs, message):
 def test_out_of_range_index(volume):
     with pytest.raises(IndexError, match="outside 0..5"):
         SliceViewer(volume).draw(6)
+
+
+def test_static_renderers_get_a_picture_of_the_first_view(volume):
+    import base64
+
+    bundle = SliceViewer(volume, title="vol")._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle, "live widget for Jupyter"
+    png = base64.b64decode(bundle["image/png"])
+    assert png.startswith(b"\x89PNG"), "a picture for GitHub / nbviewer / exports"
+    assert bundle["text/plain"].startswith("SliceViewer(shape=(6, 8, 10)")
+
+
+def test_title_gives_the_slice_position_in_physical_units(volume):
+    v = SliceViewer(volume, spacing=(2.5, 1, 1), axis_names=("z", "y", "x"), title="T1")
+    assert v.ax.get_title() == "T1 — z = 3 (7.5 mm from first)"
+    assert SliceViewer(volume).ax.get_title() == "axis 0 = 3", "no unit without spacing"
