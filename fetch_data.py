@@ -125,9 +125,11 @@ DATASETS: list[Dataset] = [
             copy1("data_store", "data/MR2_UNCR.dcm",
                   "c14c7f0c6e25bd4dfbb822fe264e540fc7142bf1c9d15d4c652ec8f5f97fa9e8"),
             PYDICOM_DATA, ("01",)),
-    Dataset("nm_jpeg", "nuclear/JPEG-lossy.dcm",
-            copy1("pydicom", "data/test_files/JPEG-lossy.dcm",
-                  "c425608e2fcda8332c75d33f890bfe3bae32700608b719046b3d9e789374c292"),
+    # pydicom's JPEG-lossy.dcm has a malformed scan header; JPGExtended.dcm is the same
+    # nuclear-medicine image with that one byte fixed.
+    Dataset("nm_jpeg", "nuclear/JPGExtended.dcm",
+            copy1("pydicom", "data/test_files/JPGExtended.dcm",
+                  "13d217617fcadc22c069ec7b18e94731d346c5d83703bc152f692877cab5085f"),
             PYDICOM, ("01",)),
     Dataset("pathology_ihc", "pathology/ihc.png",
             copy1("skimage", "data/ihc.png",
