@@ -44,8 +44,13 @@ data: setup
 lab: data
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=$(HOST) --port=$(PORT) $(ALLOW_ROOT) $(LAB_ARGS)
 
+# Every deprecation warning, also one raised inside a library, reaches the notebooks'
+# stderr, where nbval sees it and fails the cell; in unit tests pyproject.toml makes
+# them errors.
+STRICT_WARNINGS := always::DeprecationWarning,always::FutureWarning,always::PendingDeprecationWarning
+
 test: data
-	$(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
+	PYTHONWARNINGS=$(STRICT_WARNINGS) $(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS)
 
 bench: data
 	$(BIN)/python -m medimg.bench
