@@ -126,7 +126,7 @@ def build_mr_dicom_series(out: Path) -> None:
         ds.Manufacturer = "None (derived from a template)"
         ds.ReferringPhysicianName = ""
         ds.StudyDescription = "Course example: brain template"
-        ds.SeriesDescription = "T1w MNI152 2009c template"
+        ds.SeriesDescription = "T1w MNI152 2009a template"
         ds.PatientName = "Template^MNI152"
         ds.PatientID = "MNI152"
         ds.PatientBirthDate = ""
