@@ -51,7 +51,7 @@ TRUE_CENTER_MM = (0.0, 22.0, 10.0)  # rotation centre: near the brain's centroid
 # --- the CT-like image's own grid --------------------------------------------------------
 CT_SPACING = (0.9, 0.9, 2.5)  # mm: fine in-plane, thick axial slices, like many head CTs
 CT_SIZE = (236, 256, 76)
-CT_ORIGIN = (-113.0, -85.0, -83.0)  # LPS mm of the first voxel's centre
+CT_ORIGIN = (-111.5, -84.5, -87.5)  # LPS mm of the first voxel's centre
 CT_DIRECTION = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
 
 # Hounsfield-like values (HU) of the simulated tissues.
@@ -270,7 +270,7 @@ def ventricle_reference_image() -> sitk.Image:
     csf255 = sitk.Cast(sitk.Round(csf * 255.0), sitk.sitkUInt8)
     deep = sitk.BinaryErode(brain, [VENT_ERODE_MM] * 3, sitk.sitkBall)
     candidates = sitk.And(csf255 >= VENT_CSF_MIN, deep)
-    labels = sitk.ConnectedComponent(candidates, True)  # face connectivity
+    labels = sitk.ConnectedComponent(candidates, False)  # face connectivity
     stats = sitk.LabelShapeStatisticsImageFilter()
     stats.Execute(labels)
     keep = sitk.Image(labels.GetSize(), sitk.sitkUInt8)
