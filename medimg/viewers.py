@@ -168,14 +168,15 @@ class SliceViewer:
         if self._widget is not None:
             return self._widget
         import ipywidgets as widgets
-        from IPython.display import display
+        from IPython.display import Image, display
 
         out = widgets.Output()
 
         def render():
+            # An explicit PNG: works whatever matplotlib backend the kernel has chosen.
             with out:
                 out.clear_output(wait=True)
-                display(self.figure)
+                display(Image(data=self.png()))
 
         controls = []
         if self.axis is not None:
@@ -213,7 +214,7 @@ class SliceViewer:
         import io
 
         buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", dpi=80)
+        self.figure.savefig(buffer, format="png", dpi=90)
         return buffer.getvalue()
 
     def _repr_mimebundle_(self, include=None, exclude=None):
