@@ -47,7 +47,7 @@ PYDICOM_DATA = ("pydicom-data 1.0 (MIT package; images from public DICOM test su
 PYDICOM = "pydicom 3.0 test files (MIT licence)"
 SKIMAGE = "scikit-image data (BSD-3-Clause; see skimage/data/README for each image)"
 NIBABEL = "nibabel test data (MIT licence)"
-MNI = ("MNI ICBM152 2009 nonlinear symmetric template (c) McConnell Brain Imaging Centre, "
+MNI = ("MNI ICBM152 2009a nonlinear symmetric template (c) McConnell Brain Imaging Centre, "
        "Montreal Neurological Institute; free use with attribution; shipped by nilearn (BSD)")
 
 
