@@ -291,10 +291,14 @@ def verify(ds: Dataset, path: Path, recorded: str | None) -> str:
     if recorded is not None and digest != recorded:
         raise DataError(f"data/{ds.path} changed since it was built "
                         f"(SHA-256 differs from the manifest)")
+    verifier = generator(ds, "verify")  # a missing package is reported as such
     try:
-        generator(ds, "verify")(path)
+        verifier(path)
     except ValueError as exc:
         raise DataError(f"failed verification: {exc}") from None
+    except Exception as exc:  # unreadable: truncated gzip, bad header, ...
+        raise DataError(f"failed verification, cannot read it ({type(exc).__name__}: "
+                        f"{exc})") from None
     return digest
 
 
