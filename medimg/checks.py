@@ -66,15 +66,3 @@ def data_problems() -> list[str]:
         except Exception as exc:  # reported, not raised: the learner sees them all
             problems.append(f"{ds.name}: {fetch_data.explain(exc)} — run `python fetch_data.py`")
     return problems
-
-
-def short_version(name: str) -> str:
-    """Installed version of a distribution, or 'missing'."""
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "missing"
-
-
-def module_available(name: str) -> bool:
-    return importlib.util.find_spec(name) is not None
