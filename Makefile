@@ -1,7 +1,8 @@
 # Medical Image Processing in Python — two commands on a fresh machine:
 #   make lab    set up .venv, build the data, open JupyterLab on notebooks/
 #   make test   set up .venv, build the data, run every test (unit, hygiene, nbval)
-# Also: make setup | data | bench | clean. Variables: PYTHON, HOST, PORT, LAB_ARGS.
+# Also: make setup | data | check | bench | handouts | site | test-browser | clean.
+# Variables: PYTHON, HOST, PORT, LAB_ARGS, PYTEST_ARGS.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
@@ -21,18 +22,19 @@ export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: setup data lab test bench clean help
+.PHONY: setup data lab test test-browser check bench handouts site clean help
 
 help:
 	@sed -n '1,6p' Makefile
 
 # Reinstall only when the pins or the package metadata change.
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 not found: install it or run make PYTHON=/path/to/python3.11"; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "The pins are for Python 3.11; run make PYTHON=/path/to/python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==26.3
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
@@ -55,7 +57,24 @@ test: data
 bench: data
 	$(BIN)/python -m medimg.bench
 
+# Is this machine ready for the workshop? One line per problem with its fix; exit 1 if any.
+check: setup
+	$(BIN)/python -m medimg.checks
+
+# JupyterLab in headless Chromium: Run All in every notebook, move every slider.
+# (make test runs these too; this target runs them alone.)
+test-browser: data
+	$(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
+
+# Learner notebooks without solutions, outputs cleared, in handouts/.
+handouts: setup
+	$(BIN)/python -m medimg.handouts notebooks handouts
+
+# A static HTML site of the executed notebooks in site/.
+site: setup
+	$(BIN)/python -m medimg.site notebooks site
+
 clean:
-	rm -rf $(VENV) notebooks/output
+	rm -rf $(VENV) notebooks/output handouts site tests/browser/shots
 	find data -mindepth 1 -maxdepth 1 ! -name README.md ! -name .gitignore -exec rm -rf {} +
 	find . -name __pycache__ -prune -exec rm -rf {} +

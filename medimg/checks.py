@@ -16,9 +16,12 @@ PYTHON = (3, 11)
 
 
 def pinned_versions() -> dict:
-    """Direct dependencies and their pinned versions, from requirements.in."""
+    """Direct dependencies and their pinned versions, from requirements.in and
+    requirements-nodeps.txt (data-only packages)."""
     pins = {}
-    for line in (REPO_ROOT / "requirements.in").read_text().splitlines():
+    lines = [*(REPO_ROOT / "requirements.in").read_text().splitlines(),
+             *(REPO_ROOT / "requirements-nodeps.txt").read_text().splitlines()]
+    for line in lines:
         line = line.split("#")[0].strip()
         if "==" in line:
             name, pin = line.split("==")

@@ -12,6 +12,7 @@ PIP_NAMES = {
     "nibabel": "nibabel",
     "nilearn": "nilearn",
     "skimage": "scikit-image",
+    "pydeface": "pydeface (requirements-nodeps.txt)",
 }
 
 

@@ -10,8 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PATHOLOGY_ONLY = {"openslide-python", "openslide-bin"}
 # Packages for the pathology episode that the lean pathology environment must have.
 PATHOLOGY_NEEDS = {"numpy", "matplotlib", "scikit-image", "tifffile", "imagecodecs",
-                   "openslide-python", "openslide-bin", "jupyterlab", "ipywidgets", "pytest",
-                   "nbval"}
+                   "openslide-python", "openslide-bin", "dask", "distributed", "jupyterlab",
+                   "ipywidgets", "pytest", "nbval"}
 
 
 def norm(name: str) -> str:
@@ -53,6 +53,16 @@ def read_conda(path: Path) -> tuple[dict, str]:
 
 LOCK = read_pins(ROOT / "requirements.txt")
 DIRECT = read_pins(ROOT / "requirements.in")
+NODEPS = read_pins(ROOT / "requirements-nodeps.txt")  # data-only, installed with --no-deps
+
+
+def test_data_only_packages_are_installed_without_dependencies():
+    """Every install route installs requirements-nodeps.txt with --no-deps."""
+    make = (ROOT / "Makefile").read_text()
+    assert "--no-deps -r requirements-nodeps.txt" in make
+    for env_file in ("environment.yml",):
+        assert "pip install --no-deps -r requirements-nodeps.txt" in (ROOT / env_file).read_text()
+    assert not set(NODEPS) & set(LOCK), "a data-only package is also in the full lock"
 
 
 def test_every_direct_pin_is_in_the_lock():
@@ -84,7 +94,7 @@ def test_installed_versions_are_the_pinned_ones():
     """The environment running the tests is the pinned one (no silent drift)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    for name, pinned in DIRECT.items():
+    for name, pinned in {**DIRECT, **NODEPS}.items():
         try:
             installed = version(name)
         except PackageNotFoundError:

@@ -86,21 +86,109 @@ def test_imports_live_in_the_setup_cell_only(path):
                              f"{source(cell).splitlines()[0][:60]!r}")
 
 
+def challenge_indices(nb) -> list[int]:
+    return [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
+            for _ in re.findall(r"^### Challenge: \S", source(c), re.M)]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
 def test_challenges_have_hidden_runnable_solutions(path):
+    """STYLE.md: a challenge cell, then its solution cells (tagged ``solution``, source
+    and outputs collapsed so the answer is not visible), ending with a markdown cell
+    that explains the answer."""
     nb = load(path)
     minimum = 2 if path.stem.startswith("00") else 3
-    challenges = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
-                  for _ in re.findall(r"^### Challenge: \S", source(c), re.M)]
+    challenges = challenge_indices(nb)
     assert len(challenges) >= minimum, f"{len(challenges)} challenges, need {minimum}"
     assert len(set(challenges)) == len(challenges), "one challenge per markdown cell"
     for i in challenges:
-        nxt = nb.cells[i + 1]
-        assert nxt.cell_type == "code" and "solution" in tags(nxt), (
-            f"challenge at cell {i} is not followed by a solution cell")
+        assert "solution" not in tags(nb.cells[i]), f"challenge prompt at cell {i} is tagged"
+        block = []
+        for cell in nb.cells[i + 1:]:
+            if "solution" not in tags(cell):
+                break
+            block.append(cell)
+        assert block, f"challenge at cell {i} is not followed by solution cells"
+        assert block[-1].cell_type == "markdown", (
+            f"the solution of the challenge at cell {i} must end with a markdown explanation")
     for cell in nb.cells:
         if "solution" in tags(cell):
-            assert cell.metadata.get("jupyter", {}).get("source_hidden") is True
+            hidden = cell.metadata.get("jupyter", {})
+            assert hidden.get("source_hidden") is True, f"solution source shows: {source(cell)[:50]!r}"
+            if cell.cell_type == "code":
+                assert hidden.get("outputs_hidden") is True, (
+                    f"solution output shows the answer: {source(cell)[:50]!r}")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_challenges_sit_beside_the_sections_they_practise(path):
+    """Not bunched at the end: the first comes in the first half of the notebook, and
+    they are spread over at least half as many ``##`` sections as there are challenges."""
+    nb = load(path)
+    challenges = challenge_indices(nb)
+    assert challenges and challenges[0] < len(nb.cells) / 2, "first challenge comes too late"
+    section_of, current = {}, 0
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown" and re.search(r"^## ", source(cell), re.M):
+            current = i
+        section_of[i] = current
+    sections = {section_of[i] for i in challenges}
+    assert len(sections) >= -(-len(challenges) // 2), (
+        f"{len(challenges)} challenges in only {len(sections)} section(s)")
+
+
+def names_stored_and_loaded(code: str) -> tuple[set, set]:
+    code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))
+    tree = ast.parse(code)
+    stored, loaded = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (stored if isinstance(node.ctx, (ast.Store, ast.Del)) else loaded).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            stored.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            stored.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.arg):
+            stored.add(node.arg)
+    return stored, loaded
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_no_cell_depends_on_a_solution(path):
+    """Learner handouts blank the solutions: a name defined only in a solution must not
+    be used by any later cell outside the solutions."""
+    nb = load(path)
+    defined_outside, only_in_solutions = set(), set()
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not source(cell).strip():
+            continue
+        stored, loaded = names_stored_and_loaded(source(cell))
+        if "solution" in tags(cell):
+            only_in_solutions |= stored - defined_outside
+            continue
+        leaked = (loaded - stored) & only_in_solutions
+        assert not leaked, f"uses {sorted(leaked)} defined only in a solution: {source(cell)[:60]!r}"
+        defined_outside |= stored
+        only_in_solutions -= stored
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_further_reading_with_links(path):
+    texts = [source(c) for c in load(path).cells if c.cell_type == "markdown"]
+    reading = [t for t in texts if re.search(r"^## Further reading", t, re.M)]
+    assert len(reading) == 1, "one '## Further reading' section"
+    section = reading[0].split("## Further reading", 1)[1].split("\n## ", 1)[0]
+    assert re.search(r"\]\(https?://", section), "further reading needs links"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_no_execution_timestamps_in_cell_metadata(path):
+    """Per-cell timing metadata changes on every run and makes noisy diffs."""
+    for cell in load(path).cells:
+        meta = cell.get("metadata", {})
+        assert "execution" not in meta and "ExecuteTime" not in meta, (
+            f"execution timestamps stored: {source(cell)[:50]!r} (strip cell metadata "
+            f"'execution' before committing)")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
