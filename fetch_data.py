@@ -193,6 +193,9 @@ DATASETS: list[Dataset] = [
     Dataset("ventricle_reference", "segmentation/ventricles_reference.nii.gz",
             Generate("registration", "the MNI152 tissue maps: lateral-ventricle reference mask"),
             MNI + "; derived by this course", ("03",)),
+    # Episode 01 — additions after the review (rows below this line)
+    # Episode 02 — additions after the review (rows below this line)
+    # Episode 03 — additions after the review (rows below this line)
     # Episode 04 — preparing images for machine learning (rows below this line)
     # Episode 05 — pathology whole-slide image (rows below this line)
     # Episode 06 — anonymization (rows below this line)
