@@ -194,6 +194,10 @@ DATASETS: list[Dataset] = [
             Generate("registration", "the MNI152 tissue maps: lateral-ventricle reference mask"),
             MNI + "; derived by this course", ("03",)),
     # Episode 01 — additions after the review (rows below this line)
+    Dataset("pet_fdg_sim", "nuclear/pet_fdg_sim",
+            Generate("modalities", "the MNI152 grey/white-matter maps: a SIMULATED brain "
+                                   "FDG-PET in Bq/mL, one DICOM PET file per 2 mm slice"),
+            MNI + "; simulated by this course", ("01",), is_dir=True),
     # Episode 02 — additions after the review (rows below this line)
     # Episode 03 — additions after the review (rows below this line)
     # Episode 04 — preparing images for machine learning (rows below this line)

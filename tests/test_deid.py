@@ -1,0 +1,301 @@
+"""medimg.deid: plant identifying values everywhere in every DICOM file shipped with
+pydicom and pydicom-data, de-identify, and look for them in memory, after a save and
+re-read, and in the raw bytes of the written file."""
+
+from __future__ import annotations
+
+import warnings
+import zlib
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.misc import is_dicom
+from pydicom.sequence import Sequence
+from pydicom.uid import UID, UID_dictionary
+
+from medimg import deid as deid_mod
+from medimg.deid import (PROFILE, BurnedInAnnotationError, BurnedInTextWarning,
+                         Deidentifier, load_profile, main)
+from medimg.sources import package_dir
+
+# ----------------------------------------------------------------------------- the files
+ROOTS = [package_dir("pydicom") / "data", package_dir("data_store") / "data"]
+
+
+def _is_dicom_file(path: Path) -> bool:
+    if is_dicom(path):
+        return True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return "SOPClassUID" in pydicom.dcmread(path, force=True)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+FILES = sorted(p for root in ROOTS for p in root.rglob("*")
+               if p.is_file() and p.suffix not in (".py", ".pyc") and _is_dicom_file(p))
+IDS = [f"{p.parent.name}/{p.name}" for p in FILES]
+
+# ----------------------------------------------------------------------------- planting
+MARK = "QZVLEAK"  # every planted text value contains it (upper case, survives CS rules)
+DATES = ("18880808", "18770707")
+
+
+def m(i: int) -> str:
+    return f"{MARK}{i:02d}"
+
+
+def plant(ds: Dataset) -> Dataset:
+    """Identifying values in every kind of place the issue lists."""
+    ds.PatientName = f"{m(1)}^JANE"
+    ds.PatientID = m(2)
+    ds.OtherPatientIDs = m(3)
+    ds.AccessionNumber = m(4)[:16]
+    ds.InstitutionName = f"{m(5)} HOSPITAL"
+    ds.ReferringPhysicianName = f"{m(6)}^DR"
+    ds.StudyDescription = f"study of {m(7)}"
+    ds.ImageComments = f"free text: patient {m(8)} lives at 1 Main Street"
+    ds.AdditionalPatientHistory = f"history {m(9)}"
+    ds.StudyDate, ds.PatientBirthDate = DATES
+    ds.AcquisitionDateTime = DATES[0] + "101112"
+    ds.StationName = m(10)
+    # nested sequences two levels deep, with a private block inside an item
+    inner = Dataset()
+    inner.PatientName = f"{m(11)}^NESTED"
+    inner.ImageComments = f"nested text {m(12)}"
+    inner.ReferencedSOPInstanceUID = ds.get("SOPInstanceUID", "1.2.3.4.5.6.7")
+    inner.add_new(0x00090010, "LO", "PLANT PRIVATE")
+    inner.add_new(0x00091001, "LO", m(13))
+    outer = Dataset()
+    outer.OperatorsName = m(14)
+    outer.ReferencedImageSequence = Sequence([inner])
+    ds.SharedFunctionalGroupsSequence = Sequence([outer])
+    # private attributes: LO, OB and SQ
+    ds.add_new(0x00110010, "LO", "PLANT CREATOR")
+    ds.add_new(0x00111001, "LO", m(15))
+    ds.add_new(0x00111002, "OB", m(16).encode())
+    item = Dataset()
+    item.add_new(0x00110010, "LO", "PLANT CREATOR")
+    item.add_new(0x00111001, "LO", m(17))
+    ds.add_new(0x00111003, "SQ", Sequence([item]))
+    # a standard tag stored with VR UN, and an unknown public tag
+    ds.add(DataElement(0x00101001, "UN", f"{m(18)}^ALIAS".encode()))
+    ds.add_new(0x00231234, "LO", m(19))
+    # overlay and curve groups
+    ds.add_new(0x60000022, "LO", m(20))
+    ds.add_new(0x60001500, "LO", m(21))
+    ds.add_new(0x60003000, "OB", (m(22) * 4).encode())
+    ds.add_new(0x50002500, "LO", m(23))
+    # file meta and preamble
+    if not getattr(ds, "file_meta", None):
+        ds.file_meta = FileMetaDataset()
+    ds.file_meta.SourceApplicationEntityTitle = m(24)[:16]
+    ds.file_meta.PrivateInformationCreatorUID = "1.2.3.4"
+    ds.file_meta.PrivateInformation = m(25).encode()
+    ds.preamble = (m(26).encode() * 20)[:128]
+    return ds
+
+
+def original_uids(ds: Dataset) -> set[str]:
+    """Every instance UID in the original (not registered ones such as SOP classes)."""
+    found = set()
+
+    def walk(d):
+        for elem in d:
+            if elem.VR == "UI":
+                for v in (elem.value if isinstance(elem.value, list)
+                          else [elem.value]):
+                    v = str(v or "").strip("\x00 ")
+                    if v and v not in UID_dictionary and elem.tag not in deid_mod.CLASS_UID_TAGS:
+                        found.add(v)
+            elif elem.VR == "SQ":
+                for it in elem.value:
+                    walk(it)
+    walk(ds)
+    return {u for u in found if len(u) > 8}
+
+
+def leaks(ds: Dataset, uids: set[str]) -> list[str]:
+    """Planted values, original UIDs and forbidden kinds of element left in ``ds``."""
+    bad = []
+
+    def walk(d, where):
+        for elem in d:
+            tag = elem.tag
+            name = f"{where}{tag}"
+            if tag.is_private:
+                bad.append(f"private {name}")
+            if 0x5000 <= tag.group <= 0x50FF or 0x6000 <= tag.group <= 0x60FF:
+                bad.append(f"overlay/curve {name}")
+            if elem.VR == "UN":
+                bad.append(f"UN {name}")
+            if elem.VR == "SQ":
+                for i, it in enumerate(elem.value):
+                    walk(it, f"{name}[{i}].")
+                continue
+            if tag in (0x7FE00010, 0x7FE00008, 0x7FE00009):
+                continue
+            text = elem.value.decode("latin-1") if isinstance(elem.value, bytes) else str(elem.value)
+            if MARK in text.upper() or any(date in text for date in DATES):
+                bad.append(f"planted {name}={text[:40]!r}")
+            values = elem.value if isinstance(elem.value, list) else [elem.value]
+            if elem.VR == "UI" and {str(v).strip("\x00 ") for v in values} & uids:
+                bad.append(f"original UID {name}")
+    walk(ds, "")
+    if getattr(ds, "file_meta", None) is not None:
+        walk(ds.file_meta, "meta")
+    return bad
+
+
+def pixel_bytes(ds: Dataset) -> dict:
+    return {t: ds[t].value for t in (0x7FE00010, 0x7FE00008, 0x7FE00009) if t in ds}
+
+
+@pytest.fixture(scope="module")
+def deid():
+    return Deidentifier(secret=b"test secret", burned_in="warn")
+
+
+# ----------------------------------------------------------------------------- the table
+def test_profile_table_covers_the_standard():
+    table = load_profile()
+    assert len(table) == 655  # attributes in PS3.15 Table E.1-1, 2026c
+    known = {0x00100010: "Z", 0x00100020: "Z/D", 0x00080050: "Z", 0x00100030: "Z",
+             0x00080020: "Z", 0x00080080: "X/Z/D", 0x00081030: "X", 0x0008103E: "X",
+             0x00204000: "X", 0x00101000: "X", 0x00102160: "X", 0x00080090: "Z",
+             0x00181000: "X/Z/D", 0x0020000D: "U", 0x0020000E: "U", 0x00080018: "U",
+             0x00200052: "U", 0x00081155: "U", 0x00880200: "X", 0x00081140: "X/Z/U*",
+             0x00402017: "Z"}
+    for tag, action in known.items():
+        assert table.get(tag) == action, f"{tag:08X}: {table.get(tag)} != {action}"
+    # every UID-valued row (VR UI) is replaced, every other action is a known code
+    assert set(table.values()) <= set(deid_mod.RESOLVE)
+
+
+# ----------------------------------------------------------------------------- all files
+def test_every_shipped_dicom_file_is_found():
+    assert len(FILES) >= 239, len(FILES)
+
+
+@pytest.mark.parametrize("path", FILES, ids=IDS)
+def test_planted_identifiers_do_not_survive(path, deid, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ds = plant(pydicom.dcmread(path, force=True))
+    uids = original_uids(ds)
+    pixels = pixel_bytes(ds)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BurnedInTextWarning)
+        out = deid.deidentify(ds)
+    assert ds.PatientID == m(2), "the input data set was modified"
+    # 1. in memory
+    assert leaks(out, uids) == []
+    assert pixel_bytes(out) == pixels
+    assert out.PatientIdentityRemoved == "YES"
+    assert out.DeidentificationMethodCodeSequence[0].CodeValue == "113100"
+    assert out.LongitudinalTemporalInformationModified == "REMOVED"
+    sop = out.file_meta.MediaStorageSOPInstanceUID
+    assert UID(sop).is_valid and len(sop) <= 64
+    if "SOPInstanceUID" in ds:
+        assert out.SOPInstanceUID == sop == deid.new_uid(ds.SOPInstanceUID) != ds.SOPInstanceUID
+        ref = out.SharedFunctionalGroupsSequence[0].ReferencedImageSequence[0]
+        assert ref.ReferencedSOPInstanceUID == out.SOPInstanceUID  # references follow
+    # 2. written and read back
+    written = deid_mod.save(out, tmp_path / "out.dcm")
+    back = pydicom.dcmread(written)
+    assert leaks(back, uids) == []
+    assert pixel_bytes(back) == pixels
+    assert back.file_meta.MediaStorageSOPInstanceUID == sop
+    assert "SourceApplicationEntityTitle" not in back.file_meta
+    # 3. raw bytes (inflated too when the transfer syntax is deflated)
+    raw = written.read_bytes()
+    assert raw[:128] == b"\x00" * 128
+    streams = [raw]
+    if back.file_meta.TransferSyntaxUID == pydicom.uid.DeflatedExplicitVRLittleEndian:
+        start = 132  # after the preamble and b"DICM": (0002,0000) then the file meta
+        meta_len = int.from_bytes(raw[start + 8:start + 12], "little")
+        streams.append(zlib.decompress(raw[start + 12 + meta_len:], -zlib.MAX_WBITS))
+    for stream in streams:
+        upper = stream.upper()
+        assert MARK.encode() not in upper
+        for value in DATES:
+            assert value.encode() not in stream
+        for uid in uids - {pydicom.uid.PYDICOM_IMPLEMENTATION_UID}:
+            assert uid.encode() not in stream, f"original UID {uid} in the bytes"
+
+
+def test_uid_map_is_stable_valid_and_injective(deid):
+    assert len(deid.uid_map) > 500  # filled by the test above, over every file
+    new = list(deid.uid_map.values())
+    assert len(set(new)) == len(new)
+    assert all(UID(u).is_valid and len(u) <= 64 and u.startswith("2.25.") for u in new)
+    old = next(iter(deid.uid_map))
+    assert deid.new_uid(old) == deid.uid_map[old]
+    assert Deidentifier(secret=b"test secret").new_uid(old) == deid.uid_map[old]
+    assert Deidentifier(secret=b"other").new_uid(old) != deid.uid_map[old]
+
+
+# ----------------------------------------------------------------------------- options
+def ct_small():
+    return pydicom.dcmread(package_dir("pydicom") / "data" / "test_files" / "CT_small.dcm")
+
+
+def test_dates_shift_per_patient_keeps_intervals():
+    ds = ct_small()
+    ds.StudyDate, ds.ContentDate = "20200110", "20200115"
+    d = Deidentifier(dates="shift", secret=b"k")
+    out = d.deidentify(ds)
+    days = d.date_offset(ds.PatientID)
+    assert days < 0
+    import datetime as dt
+    study = dt.datetime.strptime(out.StudyDate, "%Y%m%d").date()
+    content = dt.datetime.strptime(out.ContentDate, "%Y%m%d").date()
+    assert (content - study).days == 5
+    assert study == dt.date(2020, 1, 10) + dt.timedelta(days=days)
+    assert out.LongitudinalTemporalInformationModified == "MODIFIED"
+    assert [c.CodeValue for c in out.DeidentificationMethodCodeSequence] == ["113100", "113107"]
+    assert d.pseudonym("someone else") != d.pseudonym(ds.PatientID)
+    assert out.PatientID == d.pseudonym(ds.PatientID) == d.deidentify(ct_small()).PatientID
+
+
+def test_burned_in_annotation_is_respected():
+    ds = ct_small()
+    ds.BurnedInAnnotation = "YES"
+    with pytest.raises(BurnedInAnnotationError, match="burned_in='warn'"):
+        Deidentifier().deidentify(ds)
+    with pytest.warns(BurnedInTextWarning, match="YES"):
+        Deidentifier(burned_in="warn").deidentify(ds)
+    us = pydicom.dcmread(package_dir("data_store") / "data" / "US1_UNCR.dcm")
+    assert "BurnedInAnnotation" not in us
+    with pytest.warns(BurnedInTextWarning, match="absent"):
+        Deidentifier().deidentify(us)
+
+
+def test_bad_options_and_inputs_give_clear_errors():
+    with pytest.raises(ValueError, match="remove"):
+        Deidentifier(dates="keep")
+    with pytest.raises(TypeError, match="Dataset"):
+        Deidentifier().deidentify("not a dataset")
+
+
+def test_command_line(tmp_path, capsys):
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    base = package_dir("pydicom") / "data" / "test_files"
+    for name in ("CT_small.dcm", "MR_small.dcm"):
+        (src / "sub" / name).write_bytes((base / name).read_bytes())
+    (src / "notes.txt").write_text("not an image")
+    before = {p: p.read_bytes() for p in src.rglob("*") if p.is_file()}
+    assert main([str(src), str(tmp_path / "out")]) == 0
+    text = capsys.readouterr().out
+    assert "skipped notes.txt" in text and "2 file(s) de-identified" in text
+    written = sorted(p.name for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert written == ["CT_small.dcm", "MR_small.dcm"]  # no temporary files left behind
+    assert all(p.read_bytes() == b for p, b in before.items())  # input untouched
+    assert main([str(tmp_path / "missing"), str(tmp_path / "o2")]) == 2
+    assert main([str(src), str(src / "inside")]) == 2
+    assert "must not be IN_DIR" in capsys.readouterr().err
