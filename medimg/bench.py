@@ -43,9 +43,15 @@ def execute_one(path: Path) -> dict:
     return {"notebook": path.name, "seconds": seconds, "peak_mib": peak_kib / 1024}
 
 
+# As in `make test` and `make lab`: one BLAS/OpenMP thread, so that a bare
+# `python -m medimg.bench` measures what learners and CI run.
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def measure_notebook(path: Path) -> dict:
+    env = {**os.environ, **THREAD_ENV}
     proc = subprocess.run([sys.executable, "-m", "medimg.bench", "--execute-one", str(path)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
         return {"notebook": path.name, "error": tail}
@@ -54,7 +60,7 @@ def measure_notebook(path: Path) -> dict:
 
 def measure_data() -> dict:
     with tempfile.TemporaryDirectory(prefix="medimg-bench-data-") as tmp:
-        env = dict(os.environ, MEDIMG_DATA=tmp)
+        env = dict(os.environ, MEDIMG_DATA=tmp, **THREAD_ENV)
         t0 = time.perf_counter()
         proc = subprocess.run([sys.executable, str(REPO_ROOT / "fetch_data.py")], env=env,
                               capture_output=True, text=True)
