@@ -58,8 +58,8 @@ from pydicom.datadict import dictionary_has_tag, dictionary_VR
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.sequence import Sequence
-from pydicom.uid import (PYDICOM_IMPLEMENTATION_UID, UID, UID_dictionary,
-                         ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian)
+from pydicom.uid import (UID, UID_dictionary, ExplicitVRBigEndian, ExplicitVRLittleEndian,
+                         ImplicitVRLittleEndian)
 
 from medimg.sources import package_dir
 
@@ -74,6 +74,11 @@ TABLE_CATEGORIES = {"D_TAGS": "D", "Z_TAGS": "Z", "X_TAGS": "X", "U_TAGS": "U",
 # an empty value is as safe as removal and keeps Type 2 attributes present.
 RESOLVE = {"D": "D", "Z": "Z", "X": "X", "U": "U", "K": "K", "Z/D": "Z", "X/Z": "Z",
            "X/D": "X", "X/Z/D": "Z", "X/Z/U*": "X/Z/U*"}
+
+# Our own ImplementationClassUID (a name-based UUID under 2.25): many inputs were written
+# by pydicom, so reusing pydicom's would copy a UID of the input into the output.
+IMPLEMENTATION_UID = f"2.25.{uuid.uuid5(uuid.NAMESPACE_URL, 'medimg.deid').int}"
+IMPLEMENTATION_VERSION = "MEDIMG_DEID_1"
 
 PIXEL_TAGS = {0x7FE00008, 0x7FE00009, 0x7FE00010}
 PATIENT_NAME, PATIENT_ID = 0x00100010, 0x00100020
@@ -174,8 +179,9 @@ class Deidentifier:
 
     dates
         ``"remove"`` (default): every date and time is emptied or removed.
-        ``"shift"``: every date (DA, DT) moves by a per-patient number of days
-        (``1..max_shift_days`` back in time); times of day are kept.
+        ``"shift"``: every date (DA, DT, also the birth date) moves back by a per-patient
+        number of days (``1..max_shift_days``), so intervals and ages are kept; times
+        (TM) listed in the profile table are still emptied or removed, other times kept.
     burned_in
         ``"refuse"`` (default): raise :class:`BurnedInAnnotationError` when
         BurnedInAnnotation is YES. ``"warn"``: de-identify the metadata anyway and warn.
@@ -418,8 +424,8 @@ class Deidentifier:
             syntax = (ImplicitVRLittleEndian if implicit and little is not False else
                       ExplicitVRBigEndian if little is False else ExplicitVRLittleEndian)
         meta.TransferSyntaxUID = UID(str(syntax))
-        meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-        meta.ImplementationVersionName = "MEDIMG_DEID_1"
+        meta.ImplementationClassUID = IMPLEMENTATION_UID
+        meta.ImplementationVersionName = IMPLEMENTATION_VERSION
         return meta
 
     # ------------------------------------------------------------------ files
@@ -447,7 +453,11 @@ def read_dicom(path: str | os.PathLike) -> Dataset:
         raise InvalidDicomError(f"{path.name} is not a readable DICOM file ({exc})") from None
     if "SOPClassUID" not in ds and not getattr(ds, "file_meta", None):
         raise InvalidDicomError(f"{path.name} is not a DICOM file (no SOP Class, no file meta)")
-    if len(ds) == 0 or all(el.VR == "UN" for el in ds):
+    try:
+        unreadable = len(ds) == 0 or all(el.VR == "UN" for el in ds)
+    except Exception:  # noqa: BLE001
+        unreadable = True
+    if unreadable:
         raise InvalidDicomError(f"{path.name} is not a DICOM file (no readable attributes)")
     return ds
 

@@ -21,6 +21,11 @@ from medimg.deid import (PROFILE, BurnedInAnnotationError, BurnedInTextWarning,
                          Deidentifier, load_profile, main)
 from medimg.sources import package_dir
 
+# Some shipped test files hold deliberately invalid values; pydicom warns when reading them.
+pytestmark = [pytest.mark.filterwarnings(f"ignore:{text}:UserWarning") for text in
+              ("Invalid value for VR", "The value length", "VR lookup failed",
+               "Expected explicit VR", "Expected implicit VR")]
+
 # ----------------------------------------------------------------------------- the files
 ROOTS = [package_dir("pydicom") / "data", package_dir("data_store") / "data"]
 
@@ -84,7 +89,7 @@ def plant(ds: Dataset) -> Dataset:
     ds.add_new(0x00111003, "SQ", Sequence([item]))
     # a standard tag stored with VR UN, and an unknown public tag
     ds.add(DataElement(0x00101001, "UN", f"{m(18)}^ALIAS".encode()))
-    ds.add_new(0x00231234, "LO", m(19))
+    ds.add_new(0x00080777, "LO", m(19))  # even group, not in the dictionary
     # overlay and curve groups
     ds.add_new(0x60000022, "LO", m(20))
     ds.add_new(0x60001500, "LO", m(21))
@@ -116,6 +121,8 @@ def original_uids(ds: Dataset) -> set[str]:
                 for it in elem.value:
                     walk(it)
     walk(ds)
+    if getattr(ds, "file_meta", None) is not None:
+        walk(ds.file_meta)  # e.g. the ImplementationClassUID of the writing software
     return {u for u in found if len(u) > 8}
 
 
@@ -181,11 +188,34 @@ def test_every_shipped_dicom_file_is_found():
     assert len(FILES) >= 239, len(FILES)
 
 
-@pytest.mark.parametrize("path", FILES, ids=IDS)
-def test_planted_identifiers_do_not_survive(path, deid, tmp_path):
+def read_planted(path: Path, tmp_path: Path, via_disk: bool) -> Dataset:
+    """The file with values planted in memory; with ``via_disk`` the planted data set is
+    first written and read back, so the de-identifier sees raw elements as from a scanner."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         ds = plant(pydicom.dcmread(path, force=True))
+        if not via_disk:
+            return ds
+        if "TransferSyntaxUID" not in ds.file_meta:
+            implicit, little = ds.original_encoding
+            ds.file_meta.TransferSyntaxUID = (
+                pydicom.uid.ImplicitVRLittleEndian if implicit else
+                pydicom.uid.ExplicitVRLittleEndian if little else pydicom.uid.ExplicitVRBigEndian)
+        ds.file_meta.MediaStorageSOPClassUID = ds.get("SOPClassUID", "1.2.840.10008.5.1.4.1.1.7")
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.get("SOPInstanceUID", "1.2.3.4.5.6.7")
+        list(ds.iterall())  # resolve raw elements (a few test files mix up their encoding)
+        planted = tmp_path / "planted.dcm"
+        ds.save_as(planted, enforce_file_format=True)
+        back = pydicom.dcmread(planted)
+        assert MARK.encode() in planted.read_bytes().upper() or back.file_meta.TransferSyntaxUID \
+            == pydicom.uid.DeflatedExplicitVRLittleEndian
+        return back
+
+
+@pytest.mark.parametrize("via_disk", [False, True], ids=["in-memory", "from-disk"])
+@pytest.mark.parametrize("path", FILES, ids=IDS)
+def test_planted_identifiers_do_not_survive(path, via_disk, deid, tmp_path):
+    ds = read_planted(path, tmp_path, via_disk)
     uids = original_uids(ds)
     pixels = pixel_bytes(ds)
     with warnings.catch_warnings():
@@ -224,12 +254,12 @@ def test_planted_identifiers_do_not_survive(path, deid, tmp_path):
         assert MARK.encode() not in upper
         for value in DATES:
             assert value.encode() not in stream
-        for uid in uids - {pydicom.uid.PYDICOM_IMPLEMENTATION_UID}:
+        for uid in uids:
             assert uid.encode() not in stream, f"original UID {uid} in the bytes"
 
 
 def test_uid_map_is_stable_valid_and_injective(deid):
-    assert len(deid.uid_map) > 500  # filled by the test above, over every file
+    assert len(deid.uid_map) > 300  # filled by the test above, over every file
     new = list(deid.uid_map.values())
     assert len(set(new)) == len(new)
     assert all(UID(u).is_valid and len(u) <= 64 and u.startswith("2.25.") for u in new)
