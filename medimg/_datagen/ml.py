@@ -23,7 +23,8 @@
     ====  ======================  =========  ========  ===================================
 
     The prevalence of the finding differs by site (A 25 %, B 75 %, C 50 %) and so do the
-    (fake) ages: the cohort is confounded on purpose. Labels live beside the images in
+    (fake) ages; within a site the finding goes preferentially to the older patients. The
+    cohort is confounded on purpose. Labels live beside the images in
     ``labels.csv`` (as they would come from reports), not in the DICOM headers.
     Demographics are clearly fake: names ``SIMULATED^<id>``, no birth dates.
 
@@ -136,13 +137,17 @@ def _subjects() -> list[dict]:
     rows = []
     for site, cfg in SITES.items():
         n_pos = int(round(cfg["prevalence"] * N_PER_SITE))
-        findings = np.array([1] * n_pos + [0] * (N_PER_SITE - n_pos))
-        rng.shuffle(findings)
+        ages = rng.integers(cfg["age"][0], cfg["age"][1] + 1, size=N_PER_SITE)
+        # the finding is more common in older patients (as many diseases are): the n_pos
+        # patients with the highest age + noise (SD 10 years) have it
+        risk = ages + rng.normal(0, 10, N_PER_SITE)
+        findings = np.zeros(N_PER_SITE, dtype=int)
+        findings[np.argsort(-risk)[:n_pos]] = 1
         for k in range(N_PER_SITE):
             rows.append(dict(
                 file=cohort_file_name(site, k), site=site, patient_id=f"SIM-{site}{k + 1:02d}",
                 finding=int(findings[k]),
-                age=int(rng.integers(cfg["age"][0], cfg["age"][1] + 1)),
+                age=int(ages[k]),
                 sex=str(rng.choice(["F", "M"])),
                 tilt=float(rng.uniform(-cfg["tilt_deg"], cfg["tilt_deg"])),
                 scale=float(rng.uniform(0.94, 1.06)),
