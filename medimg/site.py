@@ -45,6 +45,7 @@ header.top a { color: #fff; margin-right: 1.2em; }
 nav.toc { flex: 0 0 16em; position: sticky; top: 0; align-self: flex-start;
           max-height: 100vh; overflow-y: auto; font-size: 90%; }
 nav.toc ul { padding-left: 1.1em; }
+nav.toc li.sub { margin-left: 1em; font-size: 92%; list-style: circle; }
 main { flex: 1 1 auto; min-width: 0; }
 main img { max-width: 100%; height: auto; }
 .input_area, .highlight { background: #f6f8fa; border-radius: 4px; overflow-x: auto; }
