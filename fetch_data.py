@@ -201,8 +201,38 @@ DATASETS: list[Dataset] = [
     # Episode 02 — additions after the review (rows below this line)
     # Episode 03 — additions after the review (rows below this line)
     # Episode 04 — preparing images for machine learning (rows below this line)
+    Dataset("cxr_cohort", "ml/cxr_cohort",
+            Generate("ml", "the chest radiograph RG1_UNCR.dcm: 48 simulated patients at three "
+                           "simulated sites (positioning, opacity, acquisition habits, fake "
+                           "demographics), DICOM CR + labels.csv"),
+            PYDICOM_DATA + "; simulated multi-site cohort derived by this course", ("04",),
+            is_dir=True),
+    Dataset("ml_harmonisation", "ml/harmonisation",
+            Generate("ml", "nothing (seeded simulation): feature table with known site, age "
+                           "and disease effects, and truth.json"),
+            "this course (simulated)", ("04",), is_dir=True),
     # Episode 05 — pathology whole-slide image (rows below this line)
+    Dataset("pathology_wsi", "pathology/ihc_wsi.tif",
+            Generate("pathology", "the scikit-image IHC image (ihc.png): a 30000 x 22500 px, "
+                                  "0.5 um/px tiled JPEG pyramid TIFF of mirrored copies, "
+                                  "seeded tissue sections and DAB strength"),
+            SKIMAGE + "; immunohistochemistry (IHC) staining of colonic glands, assembled "
+                      "into a whole-slide image by this course", ("05",)),
     # Episode 06 — anonymization (rows below this line)
+    Dataset("head_with_face", "faces/pydeface_head",
+            Copy("pydeface", {
+                "data/mean_reg2mean.nii.gz":
+                    "fdc13571d66293f9919648cd8de9a7b3491b12175e09336353d2c9ce0466ecb6",
+                "data/facemask.nii.gz":
+                    "8cba52c32c02e0cc28dd47606f6ef581b9c9804f1ae9d412da5a4addc57f0068",
+            }),
+            "pydeface 2.1.0 (MIT licence, Copyright (c) 2015; Poldrack Lab, maintainer "
+            "Russ Poldrack): full-head mean T1 with a face and its face mask",
+            ("06",), is_dir=True),
+    Dataset("ct_head_skullbase", "ct/J2K_pixelrep_mismatch.dcm",
+            copy1("pydicom", "data/test_files/J2K_pixelrep_mismatch.dcm",
+                  "2df92c523d36639e4d88f892f47e4f6616c48ab017a445a6241ffe38b2d07bbf"),
+            PYDICOM + "; head CT slice at the skull base (JPEG 2000)", ("06",)),
 ]
 
 

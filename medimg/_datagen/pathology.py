@@ -10,9 +10,11 @@
 
     - enlarged 2x (so it spans 512 um at 0.5 um/px) and mirrored into a seamless
       2 x 2 block that repeats over the slide;
-    - split by colour deconvolution into haematoxylin and DAB and recombined with
-      weak and strong DAB, then blended between the two by a smooth seeded field (so
-      DAB positivity varies across the slide and a heat map has something to show);
+    - split by colour deconvolution into haematoxylin and DAB and recombined with the
+      haematoxylin darkened (HAEMATOXYLIN_GAIN, so that pale tissue still differs from
+      glass in a thumbnail) and with weak and with strong DAB, then blended between the
+      two by a smooth seeded field (so DAB positivity varies across the slide and a heat
+      map has something to show);
     - cut out by a seeded tissue mask (a few irregular tissue sections on near-white
       glass), so tissue detection has background to reject.
 
@@ -30,6 +32,7 @@ tests can build and check a small slide quickly with the same code.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -48,13 +51,16 @@ BACKGROUND_RGB = (239, 237, 242)  # empty glass, slightly bluish white
 
 # --- how the texture and the fields are made -------------------------------------------
 TEXTURE_ZOOM = 2  # ihc.png enlarged 2x at level 0 (its pixels become 1 um)
-DAB_WEAK, DAB_STRONG = 0.2, 1.8  # DAB optical density scaled by these at the field's ends
+HAEMATOXYLIN_GAIN = 1.8  # haematoxylin optical density scaled by this (a darker counterstain)
+DAB_WEAK, DAB_STRONG = 0.3, 1.3  # DAB optical density scaled by these at the field's ends
 GRID = 256  # spacing (level-0 px) of the coarse grid that carries the smooth fields
 EDGE_SOFTNESS = 0.015  # width of the tissue/glass transition, in tissue-field units
 
 # --- what the verifier accepts ------------------------------------------------------------
 TISSUE_FRACTION_RANGE = (0.15, 0.75)  # of the smallest level's area
 SAMPLE_EVERY = 97  # decode every 97th level-0 tile (plus every tile of the small levels)
+COMPARE_LEVEL = 4  # sampled level-0 tiles are compared with this level (16x smaller)
+MAX_LEVEL_DIFFERENCE = 15.0  # mean |difference|, grey levels (intact: <= 9.5; garbled: > 20)
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -91,6 +97,7 @@ def _stain_variants(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out = []
     for scale in (DAB_WEAK, DAB_STRONG):
         mixed = hed.copy()
+        mixed[..., 0] *= HAEMATOXYLIN_GAIN
         mixed[..., 2] *= scale
         out.append(np.clip(hed2rgb(mixed) * 255.0, 0, 255))
     return out[0], out[1]
@@ -120,27 +127,27 @@ def _smooth_field(rng: np.random.Generator, shape: tuple[int, int], sigma: float
 
 
 def _fields(width: int, height: int) -> np.ndarray:
-    """Tissue field (channel 0; tissue where > 0.5) and DAB weight (channel 1, 0..1) on a
-    coarse grid of GRID level-0 px, two nodes beyond the slide so interpolation never
-    runs off the grid.  Node (i, j) sits at level-0 pixel (i * GRID, j * GRID)."""
+    """Tissue field (index 0; tissue where > 0.5) and DAB weight (index 1, 0..1) on a
+    coarse grid of GRID level-0 px reaching past the slide's edges.  Node [row i,
+    column j] sits at level-0 pixel (x, y) = (j * GRID, i * GRID)."""
     rng = np.random.default_rng(SEED)
     ny, nx = math.ceil(height / GRID) + 3, math.ceil(width / GRID) + 3
     yy, xx = np.mgrid[0:ny, 0:nx].astype(float)
     yy, xx = yy * GRID / height, xx * GRID / width  # 0..1 across the slide
-    # three tissue sections: ellipses (centre x, centre y, half axes, angle) in slide units
-    sections = [(0.30, 0.45, 0.21, 0.30, 0.35), (0.68, 0.38, 0.17, 0.22, -0.5),
-                (0.66, 0.78, 0.12, 0.10, 0.2)]
-    envelope = np.zeros((ny, nx))
+    # three tissue sections: ellipses (centre x, centre y, half axes, angle) in slide units;
+    # r < 1 inside each; the tissue field is 1.5 - r (+ noise), tissue where it is > 0.5
+    sections = [(0.29, 0.47, 0.19, 0.33, 0.35), (0.70, 0.36, 0.17, 0.22, -0.5),
+                (0.68, 0.79, 0.13, 0.11, 0.2)]
+    radius = np.full((ny, nx), np.inf)
     for cx, cy, ax, ay, angle in sections:
         dx, dy = xx - cx, (yy - cy) * height / width
         u = (dx * math.cos(angle) + dy * math.sin(angle)) / ax
         v = (-dx * math.sin(angle) + dy * math.cos(angle)) / (ay * height / width)
-        envelope = np.maximum(envelope, 1.0 - np.hypot(u, v))
+        radius = np.minimum(radius, np.hypot(u, v))
     cells = max(nx, ny)
-    tissue = envelope + 0.12 * _smooth_field(rng, (ny, nx), cells / 30) + 0.4
-    dab = _smooth_field(rng, (ny, nx), cells / 12)
-    dab = np.clip(0.5 + 0.35 * dab, 0.0, 1.0)
-    return np.stack([tissue, dab], axis=-1).astype(np.float32)
+    tissue = 1.5 - radius + 0.25 * _smooth_field(rng, (ny, nx), cells / 40)
+    dab = np.clip(0.5 + 0.45 * _smooth_field(rng, (ny, nx), cells / 15), 0.0, 1.0)
+    return np.stack([tissue, dab]).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------- tiles
@@ -159,27 +166,31 @@ class _Level:
         self.background = np.empty((TILE, TILE, 3), np.uint8)
         self.background[:] = BACKGROUND_RGB
 
-    def _coarse(self, start: int, scale: float, nodes: int) -> tuple[np.ndarray, np.ndarray]:
-        """Coarse-grid index and fraction of the centres of TILE level pixels (clamped to
-        the grid: padding beyond the slide's edge repeats the last node)."""
-        x0 = np.clip(((start + np.arange(TILE) + 0.5) * scale - 0.5) / GRID, 0, nodes - 1.001)
-        i = np.floor(x0).astype(int)
-        return i, (x0 - i).astype(np.float32)
+    @staticmethod
+    def _weights(start: int, scale: float, nodes: int) -> tuple[int, np.ndarray]:
+        """Linear-interpolation weights (TILE x m) from m coarse nodes, starting at node
+        ``first``, to the centres of TILE level pixels (clamped to the grid: padding
+        beyond the slide's edge repeats the last node)."""
+        pos = np.clip(((start + np.arange(TILE) + 0.5) * scale - 0.5) / GRID, 0, nodes - 1.001)
+        i = np.floor(pos).astype(int)
+        frac = (pos - i).astype(np.float32)
+        first = int(i[0])
+        weights = np.zeros((TILE, int(i[-1]) - first + 2), np.float32)
+        rows = np.arange(TILE)
+        weights[rows, i - first] = 1 - frac
+        weights[rows, i - first + 1] = frac
+        return first, weights
 
     def tile(self, col: int, row: int) -> np.ndarray:
         x, y = col * TILE, row * TILE
-        ix, fx = self._coarse(x, self.scale_x, self.fields.shape[1])
-        iy, fy = self._coarse(y, self.scale_y, self.fields.shape[0])
-        rows = self.fields[iy[0]:iy[-1] + 2]  # the coarse rows this tile needs
-        if rows[..., 0][:, ix[0]:ix[-1] + 2].max() <= 0.5 - EDGE_SOFTNESS:
+        x0, wx = self._weights(x, self.scale_x, self.fields.shape[2])
+        y0, wy = self._weights(y, self.scale_y, self.fields.shape[1])
+        nodes = self.fields[:, y0:y0 + wy.shape[1], x0:x0 + wx.shape[1]]
+        if nodes[0].max() <= 0.5 - EDGE_SOFTNESS:
             return self.background  # bilinear values never exceed the nodes: empty glass
-        fx3 = fx[None, :, None]
-        along_x = rows[:, ix] * (1 - fx3) + rows[:, ix + 1] * fx3  # (rows, TILE, 2)
-        top, bottom = along_x[iy - iy[0]], along_x[iy - iy[0] + 1]
-        fy3 = fy[:, None, None]
-        f = top * (1 - fy3) + bottom * fy3  # (TILE, TILE, 2)
-        alpha = np.clip((f[..., 0] - 0.5) / (2 * EDGE_SOFTNESS) + 0.5, 0, 1)[..., None]
-        dab = f[..., 1:2]
+        f = wy @ nodes @ wx.T  # (2, TILE, TILE): tissue field and DAB weight
+        alpha = np.clip((f[0] - 0.5) / (2 * EDGE_SOFTNESS) + 0.5, 0, 1)[..., None]
+        dab = f[1][..., None]
         oy, ox = y % self.period, x % self.period
         weak = self.weak[oy:oy + TILE, ox:ox + TILE].astype(np.float32)
         strong = self.strong[oy:oy + TILE, ox:ox + TILE].astype(np.float32)
@@ -187,11 +198,11 @@ class _Level:
         out = tissue if alpha.min() >= 1 else BACKGROUND + (tissue - BACKGROUND) * alpha
         return (out + 0.5).astype(np.uint8)
 
-    def tiles(self, progress=None):
+    def tiles(self, pool, progress=None):
+        """Tiles in TIFF order (row by row), drawn two at a time (NumPy releases the GIL)."""
         cols, rows = _tiles(self.size)
         for row in range(rows):
-            for col in range(cols):
-                yield self.tile(col, row)
+            yield from pool.map(self.tile, range(cols), [row] * cols)
             if progress is not None:
                 progress(cols)
 
@@ -210,21 +221,27 @@ def _limit_blas_threads():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def build_pathology_wsi(target: Path, width: int = WIDTH, height: int = HEIGHT,
+def build_pathology_wsi(target: Path, width: int | None = None, height: int | None = None,
                         progress=None) -> None:
-    """Write the whole-slide TIFF at ``target`` (fetch_data.py passes a temporary path)."""
+    """Write the whole-slide TIFF at ``target`` (fetch_data.py passes a temporary path).
+
+    ``width``/``height`` default to WIDTH/HEIGHT; ``progress(n)`` is called after every
+    row of n tiles."""
     import tifffile
 
     target = Path(target)
+    width = WIDTH if width is None else width
+    height = HEIGHT if height is None else height
     sizes = level_sizes(width, height)
     with _limit_blas_threads():
         weak, strong = _stain_variants(_ihc_rgb())
         fields = _fields(width, height)
-        with tifffile.TiffWriter(target, bigtiff=False) as tif:
+        with tifffile.TiffWriter(target, bigtiff=False) as tif, \
+                ThreadPoolExecutor(2) as pool:
             for k, size in enumerate(sizes):
                 level = _Level(k, size, sizes[0], weak, strong, fields)
                 mpp_x, mpp_y = MPP * level.scale_x, MPP * level.scale_y
-                tif.write(level.tiles(progress), shape=(size[1], size[0], 3), dtype=np.uint8,
+                tif.write(level.tiles(pool, progress), shape=(size[1], size[0], 3), dtype=np.uint8,
                           tile=(TILE, TILE), photometric="rgb", compression="jpeg",
                           compressionargs={"level": JPEG_QUALITY},
                           subfiletype=0 if k == 0 else 1,
@@ -283,11 +300,15 @@ def verify_pathology_wsi(path: Path, width: int | None = None,
             n = len(page.dataoffsets)
             picks = range(n) if n <= 64 else range(k, n, SAMPLE_EVERY) if k == 0 else []
             sample.extend((k, page, i) for i in picks)
+        reference_level = min(COMPARE_LEVEL, len(sizes) - 1)
+        reference = _decode_level(path, pages[reference_level])
         for k, page, i in sample:
-            _check_decoded_tile(path, tif, page, i, f"level {k} tile {i}")
+            tile = _check_decoded_tile(path, tif, page, i, f"level {k} tile {i}")
+            if k == 0:
+                _compare_with_level(path, tile, i, sizes, reference_level, reference)
         smallest = _decode_level(path, pages[-1])
     saturation = smallest.max(axis=-1).astype(int) - smallest.min(axis=-1)
-    tissue = float((saturation > 30).mean())
+    tissue = float((saturation > 12).mean())  # glass: max - min of RGB is about 5
     low, high = TISSUE_FRACTION_RANGE
     if not low <= tissue <= high:
         _fail(path, f"tissue covers {tissue:.0%} of the smallest level, expected "
@@ -323,6 +344,27 @@ def _check_decoded_tile(path, tif, page, index, where):
     mean, std = float(tile.mean()), float(tile.std())
     if not (30 <= mean <= 252) or (mean < 225 and std < 4):
         _fail(path, f"{where} decodes to implausible pixels (mean {mean:.0f}, sd {std:.0f})")
+    return tile
+
+
+def _compare_with_level(path, tile, index, sizes, level, reference):
+    """A level-0 tile, averaged down, must look like the same place at a reduced level:
+    garbled JPEG data that still decodes shows up here."""
+    cols = _tiles(sizes[0])[0]
+    row, col = divmod(index, cols)
+    down = sizes[0][0] / sizes[level][0]
+    n = int(round(TILE / down))  # the tile's side at the reduced level
+    y0, x0 = int(round(row * TILE / down)), int(round(col * TILE / down))
+    expected = reference[y0:y0 + n, x0:x0 + n].astype(np.float32)
+    h, w = expected.shape[:2]
+    if h < n or w < n:
+        return  # a tile at the slide's edge: partly padding
+    f = TILE // n
+    averaged = tile[:n * f, :n * f].reshape(n, f, n, f, 3).mean(axis=(1, 3))
+    error = float(np.abs(averaged - expected).mean())
+    if error > MAX_LEVEL_DIFFERENCE:
+        _fail(path, f"level 0 tile {index} differs from level {level} at the same place "
+                    f"(mean difference {error:.1f} grey levels): damaged tile")
 
 
 def _decode_level(path, page) -> np.ndarray:
