@@ -22,6 +22,7 @@ import argparse
 import errno
 import hashlib
 import importlib
+import inspect
 import json
 import os
 import shutil
@@ -134,7 +135,7 @@ DATASETS: list[Dataset] = [
     Dataset("pathology_ihc", "pathology/ihc.png",
             copy1("skimage", "data/ihc.png",
                   "f8dd1aa387ddd1f49d8ad13b50921b237df8e9b262606d258770687b0ef93cef"),
-            SKIMAGE + "; immunohistochemistry (IHC) staining of colonic glands", ("01",)),
+            SKIMAGE + "; immunohistochemistry (IHC) staining of colonic glands", ("01", "05")),
     Dataset("rgb_grey_dicom", "dicom/SC_rgb_jpeg_dcmd.dcm",
             copy1("pydicom", "data/test_files/SC_rgb_jpeg_dcmd.dcm",
                   "1d22b5d7bc796dedc78624f724121afd7773f709209ee16a72d5896afc21d475"),
@@ -306,7 +307,25 @@ def build_into(ds: Dataset, target: Path) -> None:
     else:
         if ds.is_dir:
             target.mkdir()
-        generator(ds, "build")(target)
+        build = generator(ds, "build")
+        if "progress" in inspect.signature(build).parameters:  # long builds show a heartbeat
+            build(target, progress=heartbeat())
+        else:
+            build(target)
+
+
+def heartbeat(every: float = 1.0) -> Callable:
+    """A progress callback that prints a dot at most once per ``every`` seconds."""
+    last = time.perf_counter()
+
+    def tick(*_args) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        if now - last >= every:
+            print(".", end="", flush=True)
+            last = now
+
+    return tick
 
 
 def verify(ds: Dataset, path: Path, recorded: str | None) -> str:
