@@ -61,6 +61,10 @@ def image_grid(rows: Sequence[Sequence[np.ndarray]] | np.ndarray, row_labels: Se
         edges of each image, e.g. ``("L", "R", "P", "A")`` for a neurological axial view.
     vmin, vmax, cmap : display range and colour map (the same for every panel, so
         grey levels can be compared between panels).
+    bar_mm : length of the scale bar in mm.
+    panel_inches : width and height of each panel in inches (at the default 100 dpi,
+        1.45 inches is 145 pixels); the figure grows with the number of rows and columns.
+    title : optional figure title above the grid.
     """
     grid = _check_rows(rows)
     if len(row_labels) != len(grid):

@@ -92,3 +92,27 @@ def test_bad_titles_sides_and_pixel_size_are_refused(rows):
         image_grid(rows, ["a", "b"], sides=("L", "R"))
     with pytest.raises(ValueError, match="positive"):
         image_grid(rows, ["a", "b"], pixel_mm=0)
+
+
+def test_panels_keep_apart_inside_the_figure_with_room_for_titles():
+    square = np.zeros((8, 8))                         # square images fill their panels
+    rows = [[square] * 3, [square] * 2]
+    fig = image_grid(rows, ["real", "generated"], panel_titles=[["a", "b", "c"], ["d", "e"]],
+                     title="a figure title")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    axes = np.array(fig.axes).reshape(2, 3)
+    boxes = [[ax.get_window_extent(renderer) for ax in row] for row in axes]
+    for r in range(2):
+        for c in range(2):
+            assert boxes[r][c].x1 < boxes[r][c + 1].x0, "panels in a row overlap"
+    for c in range(3):
+        title_box = axes[1, c].title.get_window_extent(renderer)
+        assert title_box.y1 < boxes[0][c].y0, "a panel title runs into the row above"
+    figure_box = fig.bbox
+    suptitle_box = next(t for t in fig.texts if t.get_text() == "a figure title").get_window_extent(renderer)
+    assert suptitle_box.y0 > axes[0, 0].title.get_window_extent(renderer).y1, "figure title hides panel titles"
+    assert figure_box.x0 <= boxes[0][0].x0 and boxes[0][2].x1 <= figure_box.x1
+    assert suptitle_box.y1 <= figure_box.y1 and figure_box.y0 <= boxes[1][0].y0
+    label_box = axes[0, 0].yaxis.label.get_window_extent(renderer)
+    assert label_box.x0 >= figure_box.x0, "row label cut off at the left edge"
