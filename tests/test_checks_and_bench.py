@@ -214,3 +214,25 @@ def test_bench_reports_a_failing_notebook(tmp_path, capsys):
     assert bench.main([str(path), "--no-data"]) == 1
     out = capsys.readouterr().out
     assert "broken.ipynb" in out and "FAILED" in out
+
+
+def test_introduction_setup_cell_reports_missing_data_instead_of_stopping(tmp_path,
+                                                                          monkeypatch):
+    """Run All in 00_introduction with MEDIMG_DATA pointing at an empty folder: the
+    setup cell (the readiness check) must run to the end and name the problem."""
+    from nbclient import NotebookClient
+
+    from medimg.data import REPO_ROOT
+
+    nb = nbformat.read(REPO_ROOT / "notebooks" / "00_introduction.ipynb", as_version=4)
+    setup = next(c for c in nb.cells if c.cell_type == "code")
+    assert "checks.report()" in setup.source
+    nb.cells = [setup]
+    monkeypatch.setenv("MEDIMG_DATA", str(tmp_path / "elsewhere"))  # the kernel inherits it
+    NotebookClient(nb, kernel_name="python3", timeout=300,
+                   resources={"metadata": {"path": str(REPO_ROOT / "notebooks")}}).execute()
+    text = "".join(out.get("text", "") for out in setup.outputs)
+    assert not [out for out in setup.outputs if out.output_type == "error"], text
+    assert f"PROBLEM  no lesson data in {tmp_path / 'elsewhere'}" in text
+    assert f"MEDIMG_DATA={tmp_path / 'elsewhere'} python fetch_data.py" in text
+    assert "NOT READY:" in text and "READY: all" not in text

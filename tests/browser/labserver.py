@@ -3,7 +3,7 @@
 The server runs headless on 127.0.0.1 with a random free port and a random token, in
 private Jupyter config/data/runtime folders (nothing global changes, nothing collides
 with a Jupyter the user is running), serving *copies* of the notebooks from a temporary
-folder so that nothing is ever saved into the repository.
+stand-in of the course folder so that nothing is ever saved into the repository.
 """
 
 from __future__ import annotations
@@ -59,15 +59,27 @@ class LabServer:
 
     def __init__(self, workdir: Path, notebooks: list[Path], widgets: bool = True):
         self.workdir = workdir
-        self.root = workdir / "notebooks"
+        # A stand-in for the course folder: copies of the notebooks, and links to
+        # everything else, so that kernels started in course/notebooks/ find files by
+        # the same relative paths as in the checkout ("../tests/data/...") while
+        # JupyterLab can only ever save the copies.
+        course = workdir / "course"
+        self.root = course / "notebooks"
         self.root.mkdir(parents=True)
+        for entry in ROOT.iterdir():
+            if entry.name not in ("notebooks", ".git"):
+                (course / entry.name).symlink_to(entry)
+        for entry in NOTEBOOKS.iterdir():
+            if entry.suffix != ".ipynb" and entry.name != ".ipynb_checkpoints":
+                (self.root / entry.name).symlink_to(entry)
         for path in notebooks:
             shutil.copy2(path, self.root / path.name)
         self.token = secrets.token_hex(24)
         self.port = None
         self.proc = None
         self.log_path = workdir / "jupyterlab.log"
-        config = workdir / "config"
+        jupyter = workdir / "jupyter"
+        config = jupyter / "config"
         # Our settings: nothing saved behind our back, every cell in the DOM.
         settings = config / "lab" / "user-settings" / "@jupyterlab"
         write_json(settings / "docmanager-extension" / "plugin.jupyterlab-settings",
@@ -82,9 +94,9 @@ class LabServer:
         self.env = dict(
             os.environ,
             JUPYTER_CONFIG_DIR=str(config),
-            JUPYTER_DATA_DIR=str(workdir / "data"),
-            JUPYTER_RUNTIME_DIR=str(workdir / "runtime"),
-            IPYTHONDIR=str(workdir / "ipython"),
+            JUPYTER_DATA_DIR=str(jupyter / "data"),
+            JUPYTER_RUNTIME_DIR=str(jupyter / "runtime"),
+            IPYTHONDIR=str(jupyter / "ipython"),
             OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
             PYTHONDONTWRITEBYTECODE="1",
         )
@@ -145,22 +157,31 @@ class LabServer:
         except OSError:
             return "(no log)"
 
-    def shutdown_kernels(self) -> None:
-        """A fresh kernel per notebook: shut down every session and kernel."""
-        try:
-            for session in self.api("GET", "sessions") or []:
-                self.api("DELETE", f"sessions/{session['id']}")
-            for kernel in self.api("GET", "kernels") or []:
-                self.api("DELETE", f"kernels/{kernel['id']}", timeout=30)
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
+    def shutdown_kernels(self, timeout: float = 30) -> list:
+        """A fresh kernel per notebook: shut down every session and kernel; return the
+        kernels still running after ``timeout`` seconds (none, normally)."""
+        deadline = time.monotonic() + timeout
+        left = []
+        while time.monotonic() < deadline:
+            try:
+                for session in self.api("GET", "sessions") or []:
+                    self.api("DELETE", f"sessions/{session['id']}", timeout=timeout)
+                for kernel in self.api("GET", "kernels") or []:
+                    self.api("DELETE", f"kernels/{kernel['id']}", timeout=timeout)
+                left = self.api("GET", "kernels") or []
+            except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+                left = [f"API error: {exc}"]
+            if not left:
+                return []
+            time.sleep(0.5)
+        return left
 
     def stop(self) -> None:
         """Shut kernels and server down; kill the process group if that fails."""
         if self.proc is None:
             return
         if self.proc.poll() is None:
-            self.shutdown_kernels()
+            self.shutdown_kernels(timeout=10)
             try:
                 self.api("POST", "shutdown", timeout=5)
                 self.proc.wait(timeout=20)
