@@ -8,6 +8,7 @@
     deid.save(clean, out_path)                 # temporary name, verify, rename
 
     python -m medimg.deid IN_DIR OUT_DIR [--dates remove|shift] [--burned-in refuse|warn]
+    # writes OUT_DIR/<pseudonym>/<new SOP Instance UID>.dcm; OUT_DIR must be new or empty
 
 What it does, in the main data set and inside every sequence item at any depth:
 
@@ -19,8 +20,9 @@ What it does, in the main data set and inside every sequence item at any depth:
   be checked), unknown public tags, group lengths, overlays (60xx), curves (50xx) and
   other retired repeating groups;
 - goes further than the table where the table cannot know the content: every Person
-  Name (PN) and every free-text attribute (LT, ST, UT) that the table does not list is
-  emptied, and with ``dates="remove"`` every date and time (DA, DT, TM) is emptied;
+  Name (PN), every free-text attribute (LT, ST, UT) and every URL or unlimited-characters
+  attribute (UR, UC; e.g. Retrieve URL, which holds the original UIDs) that the table
+  does not list is emptied, and with ``dates="remove"`` every date and time (DA, DT, TM) is emptied;
 - replaces every UID that is not a registered DICOM UID (SOP classes, transfer syntaxes
   ... are kept) by ``2.25.<UUID>`` from a keyed hash: the same instance maps a UID to
   the same new UID in every file (references stay consistent), two different inputs
@@ -48,6 +50,7 @@ import hmac
 import importlib.util
 import os
 import secrets
+import shutil
 import sys
 import uuid
 import warnings
@@ -85,7 +88,8 @@ PATIENT_NAME, PATIENT_ID = 0x00100010, 0x00100020
 # UIDs that name a kind of object, not an instance: kept as they are.
 CLASS_UID_TAGS = {0x00080016, 0x00081150, 0x0008001A, 0x0008001B, 0x00080062, 0x0008010C,
                   0x00041510, 0x00041512, 0x00020002, 0x00020010, 0x00081190}
-FREE_TEXT_VRS = {"LT", "ST", "UT"}
+# Free text, and URLs/unlimited characters (a Retrieve URL holds the original UIDs).
+FREE_TEXT_VRS = {"LT", "ST", "UT", "UR", "UC"}
 DATE_VRS = {"DA", "DT", "TM"}
 BURNED_IN_MODALITIES = {"US", "SC", "OT", "XC", "ES", "GM", "SM", "DOC", "IVUS"}
 
@@ -385,16 +389,16 @@ class Deidentifier:
             out.PatientID = ctx["pseudonym"]
         out.PatientName = ctx["pseudonym"]
         out.PatientIdentityRemoved = "YES"
-        method = f"medimg.deid: PS3.15 Annex E Basic Profile (table {PROFILE_EDITION})"
+        method = f"medimg.deid, PS3.15 Basic Profile ({PROFILE_EDITION})"  # LO: <= 64 chars
         codes = [METHOD_CODES["basic"]]
         if self.dates == "shift":
-            method += ", dates shifted per patient"
+            method += ", dates shifted"
             codes.append(METHOD_CODES["shift"])
             out.LongitudinalTemporalInformationModified = "MODIFIED"
         else:
             method += ", dates removed"
             out.LongitudinalTemporalInformationModified = "REMOVED"
-        out.DeidentificationMethod = method[:64]
+        out.DeidentificationMethod = method
         items = []
         for value, meaning in codes:
             item = Dataset()
@@ -403,6 +407,8 @@ class Deidentifier:
         out.DeidentificationMethodCodeSequence = Sequence(items)
         out.file_meta = self._file_meta(ds, old_meta, out)
         out.preamble = b"\x00" * 128
+        if hasattr(out, "filename"):
+            out.filename = None  # the input's path (often a patient's name) stays behind
         return out
 
     def _file_meta(self, ds: Dataset, old: FileMetaDataset, out: Dataset) -> FileMetaDataset:
@@ -449,6 +455,8 @@ def read_dicom(path: str | os.PathLike) -> Dataset:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # odd VRs in test files
             ds = pydicom.dcmread(path, force=True)
+    except OSError as exc:
+        raise InvalidDicomError(f"{path.name} cannot be read ({exc.strerror or exc})") from None
     except Exception as exc:  # noqa: BLE001
         raise InvalidDicomError(f"{path.name} is not a readable DICOM file ({exc})") from None
     if "SOPClassUID" not in ds and not getattr(ds, "file_meta", None):
@@ -459,7 +467,28 @@ def read_dicom(path: str | os.PathLike) -> Dataset:
         unreadable = True
     if unreadable:
         raise InvalidDicomError(f"{path.name} is not a DICOM file (no readable attributes)")
+    if _looks_truncated(ds, path.stat().st_size):
+        raise InvalidDicomError(f"{path.name} ends in the middle of an element: the file is "
+                                "truncated; not de-identified")
+    if "Rows" in ds and not any(t in ds for t in (0x7FE00008, 0x7FE00009, 0x7FE00010)):
+        raise InvalidDicomError(f"{path.name} describes an image (Rows) but holds no pixel "
+                                "data: truncated, or a header-only file; not de-identified")
     return ds
+
+
+def _looks_truncated(ds: Dataset, size: int) -> bool:
+    """True when the last top-level element does not end exactly at the end of the file
+    (pydicom stops silently at a cut). Not decidable for deflated files or when the last
+    element has an undefined length; those count as complete."""
+    meta = getattr(ds, "file_meta", None) or {}
+    if not ds._dict or meta.get("TransferSyntaxUID") == pydicom.uid.DeflatedExplicitVRLittleEndian:
+        return False
+    last = ds._dict[max(ds._dict)]
+    if not isinstance(last, pydicom.dataelem.RawDataElement) or last.length == 0xFFFFFFFF:
+        return False
+    if last.value is not None and len(last.value) < last.length:
+        return True
+    return last.value_tell + last.length != size
 
 
 def save(ds: Dataset, path: str | os.PathLike) -> Path:
@@ -480,14 +509,31 @@ def save(ds: Dataset, path: str | os.PathLike) -> Path:
 
 
 # ----------------------------------------------------------------------------- command
+DICOMDIR_CLASS = "1.2.840.10008.1.3.10"  # Media Storage Directory Storage
+
+
+def output_name(out: Dataset) -> Path:
+    """Where a de-identified file goes inside OUT_DIR: ``<pseudonym>/<new SOP UID>.dcm``.
+    Input folder and file names are not reused: they often hold names or dates."""
+    who = str(out.get("PatientID") or out.get("PatientName") or "ANON")
+    sop = out.get("SOPInstanceUID") or out.file_meta.MediaStorageSOPInstanceUID
+    return Path(who) / f"{sop}.dcm"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m medimg.deid",
-        description="De-identify every DICOM file under IN_DIR into OUT_DIR (same layout).")
+        description="De-identify every DICOM file under IN_DIR (subfolders too) into a new "
+                    "folder OUT_DIR, as OUT_DIR/<pseudonym>/<new SOP Instance UID>.dcm. "
+                    "OUT_DIR must not exist yet (or be empty); it appears only when the run "
+                    "is complete.")
     parser.add_argument("in_dir", type=Path)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--dates", choices=("remove", "shift"), default="remove")
     parser.add_argument("--burned-in", choices=("refuse", "warn"), default="refuse")
+    parser.add_argument("--keep-names", action="store_true",
+                        help="keep the input's folder and file names (check them for "
+                             "names and dates first)")
     args = parser.parse_args(argv)
     src, dst = args.in_dir.resolve(), args.out_dir.resolve()
     if not src.is_dir():
@@ -497,29 +543,61 @@ def main(argv: list[str] | None = None) -> int:
         print("error: OUT_DIR must not be IN_DIR or inside it (the input is never "
               "overwritten)", file=sys.stderr)
         return 2
+    if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):
+        print(f"error: {args.out_dir} already exists and is not an empty folder: choose a "
+              "new OUT_DIR (nothing was written; existing files are never overwritten)",
+              file=sys.stderr)
+        return 2
     deid = Deidentifier(dates=args.dates, burned_in=args.burned_in)
-    files = sorted(p for p in src.rglob("*") if p.is_file())
+    files = sorted(p for p in src.rglob("*") if p.is_file() and not p.is_symlink())
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    staging = dst.parent / f".{dst.name}.partial-{os.getpid()}"
+    staging.mkdir()
     done = skipped = failed = 0
-    for path in files:
-        rel = path.relative_to(src)
-        try:
-            ds = read_dicom(path)
-        except InvalidDicomError as exc:
-            print(f"skipped {rel}: {exc}")
-            skipped += 1
-            continue
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", BurnedInTextWarning)
-                save(deid.deidentify(ds), dst / rel)
-            for w in caught:
-                print(f"warning {rel}: {w.message}")
-            done += 1
-        except DeidentificationError as exc:
-            print(f"not written {rel}: {exc}", file=sys.stderr)
-            failed += 1
+    try:
+        for path in files:
+            rel = path.relative_to(src)
+            try:
+                ds = read_dicom(path)
+            except (InvalidDicomError, OSError) as exc:
+                print(f"skipped {rel}: {exc}")
+                skipped += 1
+                continue
+            meta = getattr(ds, "file_meta", None) or {}
+            if meta.get("MediaStorageSOPClassUID") == DICOMDIR_CLASS \
+                    or "DirectoryRecordSequence" in ds:
+                print(f"skipped {rel}: a DICOMDIR index (it lists the input's file names); "
+                      "build a new one from the de-identified files if you need one")
+                skipped += 1
+                continue
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", BurnedInTextWarning)
+                    out = deid.deidentify(ds)
+                    target = staging / (rel if args.keep_names else output_name(out))
+                    if target.exists():
+                        raise DeidentificationError(
+                            f"{target.relative_to(staging)} was already written from "
+                            "another input file (a duplicate SOP Instance UID)")
+                    save(out, target)
+                for w in caught:
+                    print(f"warning {rel}: {w.message}")
+                done += 1
+            except DeidentificationError as exc:
+                print(f"not written {rel}: {exc}", file=sys.stderr)
+                failed += 1
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
+                print(f"not written {rel}: could not be de-identified "
+                      f"({type(exc).__name__}: {exc})", file=sys.stderr)
+                failed += 1
+        if dst.exists():
+            dst.rmdir()  # empty, checked above
+        os.replace(staging, dst)
+    except BaseException:  # interrupted or failed: leave nothing half-written behind
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     print(f"{done} file(s) de-identified into {args.out_dir}, {skipped} skipped, "
-          f"{failed} refused")
+          f"{failed} not written")
     return 1 if failed else 0
 
 
