@@ -1,5 +1,7 @@
 """The live registration plot collects values per level and redraws one figure."""
 
+import time
+
 import numpy as np
 import SimpleITK as sitk
 
@@ -62,19 +64,37 @@ def test_one_line_per_level_and_a_marker_per_level_change():
     assert ax.get_title() == "Registration metric"
 
 
-def test_updates_are_throttled_but_level_changes_and_the_end_are_shown():
+def test_updates_are_throttled_but_the_end_is_always_shown():
     plot = MetricPlot(live=False, min_interval=3600)
     plot.start()
     plot._handle = handle = FakeHandle()
-    plot.new_level()          # first level: nothing to show yet
+    plot.new_level()
     for v in range(50):
         plot.add(float(v))
-    assert handle.updates == 0
-    plot.new_level()
-    assert handle.updates == 1
+    plot.new_level()          # a level change alone does not force a costly redraw
+    plot.add(51.0)
+    assert handle.updates == 0 and plot.redraws == 0
     plot.finish()
-    assert handle.updates == 2
-    assert plot.values == [float(v) for v in range(50)]
+    assert handle.updates == 1
+    assert plot.values == [float(v) for v in range(50)] + [51.0]
+    assert len([line for line in plot.ax.lines if line.get_linestyle() == "-"]) == 2
+
+
+def test_live_plot_is_displayed_once_then_updated(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda obj, display_id=False: shown.append(obj) or FakeHandle())
+    plot = MetricPlot(live=True, min_interval=0.0)
+    plot.start()
+    assert shown == [], "nothing is shown before there is something to draw"
+    plot.new_level()
+    for v in range(5):
+        plot.add(float(v))
+    plot.finish()
+    assert shown == [plot.fig]
+    assert plot._handle.updates >= 1
 
 
 def test_start_resets_a_reused_plot():
@@ -84,3 +104,57 @@ def test_start_resets_a_reused_plot():
     plot.add(1.0)
     plot.start()
     assert plot.values == [] and plot.level_starts == []
+
+
+class SlowHandle(FakeHandle):
+    """Rendering that takes 20 ms, as on a busy machine."""
+
+    def update(self, obj):
+        time.sleep(0.02)
+        super().update(obj)
+
+
+def test_a_slow_redraw_is_not_repeated_at_every_iteration():
+    plot = MetricPlot(live=False, min_interval=0.0)
+    plot.start()
+    plot._handle = handle = SlowHandle()
+    plot.new_level()
+    start = time.perf_counter()
+    for v in range(300):
+        plot.add(float(v))
+    elapsed = time.perf_counter() - start
+    # Drawing may use about a fifth of the time: at most one redraw per 5 x 20 ms.
+    assert handle.updates <= 2 + elapsed / 0.1, (handle.updates, elapsed)
+    assert len(plot.values) == 300
+
+
+def test_tracked_values_get_their_own_panel_and_per_level_summaries():
+    reg, fixed, moving = small_registration()
+    positions = []
+
+    def distance_to_truth(position):
+        positions.append(tuple(position))
+        return float(np.linalg.norm(np.subtract(position, (2.0, -1.0, 1.0))))
+
+    plot = MetricPlot(live=False, track=distance_to_truth, track_label="error (mm)").attach(reg)
+    reg.Execute(fixed, moving)
+    assert len(plot.fig.axes) == 2 and plot.track_ax.get_ylabel() == "error (mm)"
+    assert len(plot.tracked) == len(plot.values) == len(positions)
+    assert sum(plot.iterations_per_level()) == len(plot.values)
+    ends = plot.last_of_each_level()
+    assert len(ends) == 2
+    assert ends[1] == plot.tracked[-1] and ends[0] == plot.tracked[plot.level_starts[1] - 1]
+    assert ends[-1] < 0.05 < plot.tracked[0], "the tracked error must fall during the run"
+    plot.draw()
+    curves = [line for line in plot.track_ax.lines if line.get_linestyle() == "-"]
+    assert len(curves) == 2
+    np.testing.assert_allclose(np.concatenate([c.get_ydata() for c in curves]), plot.tracked)
+
+
+def test_stop_condition_of_every_level_is_kept():
+    reg, fixed, moving = small_registration()
+    plot = MetricPlot(live=False).attach(reg)
+    reg.Execute(fixed, moving)
+    assert len(plot.stop_conditions) == 2
+    assert all("RegularStepGradientDescent" in s for s in plot.stop_conditions)
+    assert plot.stop_conditions[-1] == reg.GetOptimizerStopConditionDescription()
