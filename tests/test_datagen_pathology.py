@@ -85,7 +85,7 @@ def test_build_is_deterministic(slide_path, tmp_path):
     assert build(tmp_path / "again.tif").read_bytes() == slide_path.read_bytes()
 
 
-@pytest.mark.parametrize("level", [0, 1, 2])
+@pytest.mark.parametrize("level", [0, 1, 2, 3])
 def test_no_seams_at_tile_borders(slide_path, level):
     """Pixel steps across tile borders are like steps inside tiles (no visible seams)."""
     with tifffile.TiffFile(slide_path) as tif:
@@ -97,6 +97,42 @@ def test_no_seams_at_tile_borders(slide_path, level):
     assert border_cols.size and border_rows.size
     assert border_cols.mean() < 1.5 * np.median(cols) + 1
     assert border_rows.mean() < 1.5 * np.median(rows) + 1
+
+
+def test_tiles_are_encoded_as_tifffile_would_and_decode_to_the_drawn_pixels(slide_path, tmp_path):
+    """The builder JPEG-encodes tiles itself (glass once per level); the bytes must be what
+    tifffile writes for the same pixels, and the stored tiles must decode to those pixels."""
+    size = wsi.level_sizes(W, H)[0]
+    weak, strong = wsi._stain_variants(wsi._ihc_rgb())
+    level = wsi._Level(0, size, size, weak, strong, wsi._fields(W, H))
+    cols, rows = wsi._tiles(size)
+    drawn = {(c, r): level.pixels(c, r) for r in range(rows) for c in range(cols)}
+    tissue = [cr for cr, px in drawn.items() if px is not None]
+    glass = [cr for cr, px in drawn.items() if px is None]
+    assert tissue and glass
+    col, row = tissue[len(tissue) // 2]
+    pixels = drawn[col, row]
+    ref = tmp_path / "tifffile_encoded.tif"
+    tifffile.imwrite(ref, pixels, tile=(wsi.TILE, wsi.TILE), photometric="rgb",
+                     compression="jpeg", compressionargs={"level": wsi.JPEG_QUALITY})
+    offsets, counts = tile_table(ref)
+    with open(ref, "rb") as fh:
+        fh.seek(offsets[0])
+        assert fh.read(counts[0]) == level.tile(col, row)
+
+    offsets, counts = tile_table(slide_path)
+    with tifffile.TiffFile(slide_path) as tif:
+        page = tif.pages[0]
+        assert page.photometric == tifffile.PHOTOMETRIC.YCBCR  # what the tags announce
+        stored = page.asarray()
+    y, x = row * wsi.TILE, col * wsi.TILE
+    decoded = stored[y:y + wsi.TILE, x:x + wsi.TILE].astype(float)
+    assert np.abs(decoded - pixels).mean() < 3  # JPEG q80: small, but not zero
+    glass_counts = {counts[r * cols + c] for c, r in glass}
+    assert len(glass_counts) == 1  # every glass tile is the same stream
+    c, r = glass[0]
+    assert (stored[r * wsi.TILE:(r + 1) * wsi.TILE, c * wsi.TILE:(c + 1) * wsi.TILE]
+            .reshape(-1, 3).mean(axis=0).round() == wsi.BACKGROUND_RGB).all()
 
 
 def test_zeroed_tile_is_rejected(slide_path, tmp_path):

@@ -19,10 +19,16 @@
       glass), so tissue detection has background to reject.
 
     Every pyramid level is drawn directly from the same recipe at its own scale (the
-    textures are precomputed once per level), tile by tile from a generator, so the
-    memory use stays bounded and no level shows seams.  All levels sit in the main IFD
-    chain (OpenSlide ignores SubIFD pyramids); reduced levels have ``subfiletype=1``;
-    resolution is stored in pixels per centimetre (20000/cm at level 0 = 0.5 um/px).
+    textures are precomputed once per level: the photograph enlarged 2x for level 0,
+    as it is for level 1, box-averaged for the smaller levels), tile by tile from a
+    generator, so the memory use stays bounded and no level shows seams.  Tiles are
+    JPEG-encoded in two threads as they are drawn (empty glass once per level) and
+    handed to tifffile as bytes: about 5 s of CPU for the full slide.  All levels sit in
+    the main IFD chain (OpenSlide ignores SubIFD pyramids); reduced levels have
+    ``subfiletype=1``; resolution is stored in pixels per centimetre (20000/cm at level 0
+    = 0.5 um/px).  ihc.png records no pixel size: the builder *chooses* 1 um per source
+    pixel, which makes its nuclei roughly 10 um across (median minor axis of its
+    Otsu-thresholded haematoxylin blobs: 9.6 px), the right order for real nuclei.
 
 Builder / verifier pair (see ``fetch_data.py``): ``build_pathology_wsi(target)`` and
 ``verify_pathology_wsi(path)``.  Both take ``width``/``height`` keywords so that the
@@ -103,20 +109,38 @@ def _stain_variants(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
-def _level_texture(image: np.ndarray, scale: float) -> np.ndarray:
-    """``image`` resized by ``scale``, mirrored into a seamless 2x2 block, and padded by
-    one tile (periodically) so any tile-sized window can be sliced without wrapping."""
-    from skimage.transform import resize
-
-    side = max(int(round(image.shape[0] * scale)), 2)
-    small = resize(image, (side, side), order=1, mode="symmetric", anti_aliasing=scale < 1,
-                   preserve_range=True)
-    small = np.clip(small + 0.5, 0, 255).astype(np.uint8)
+def _level_texture(image: np.ndarray, k: int) -> np.ndarray:
+    """``image`` at the scale of pyramid level ``k`` (TEXTURE_ZOOM / 2**k: 2x enlarged at
+    level 0, as it is at level 1, box-averaged 2**(k-1) x 2**(k-1) from level 2 on, as a
+    scanner's reduced levels are), mirrored into a seamless 2x2 block, and padded by one
+    tile (periodically) so any tile-sized window can be sliced without wrapping."""
+    if TEXTURE_ZOOM != 2:
+        raise ValueError("_level_texture assumes TEXTURE_ZOOM == 2")
+    pixels = image.astype(np.float32)
+    if k == 0:
+        pixels = _enlarge_2x(_enlarge_2x(pixels, axis=0), axis=1)
+    elif k >= 2:
+        f = min(2 ** (k - 1), image.shape[0] // 2)  # 512 px: factors up to 256 divide it
+        n = image.shape[0] // f
+        pixels = pixels[:n * f, :n * f].reshape(n, f, n, f, 3).mean(axis=(1, 3))
+    small = np.clip(pixels + 0.5, 0, 255).astype(np.uint8)
     block = np.concatenate([small, small[:, ::-1]], axis=1)
     block = np.concatenate([block, block[::-1]], axis=0)
     period = block.shape[0]
     index = np.arange(period + TILE) % period
     return np.ascontiguousarray(block[index][:, index])
+
+
+def _enlarge_2x(a: np.ndarray, axis: int) -> np.ndarray:
+    """Linear interpolation to twice the size along ``axis`` (pixel centres, mirrored
+    edges; what ``skimage.transform.resize(order=1, mode="symmetric")`` computes)."""
+    a = np.moveaxis(a, axis, 0)
+    before = np.concatenate([a[:1], a[:-1]])  # neighbour above (edge repeated)
+    after = np.concatenate([a[1:], a[-1:]])  # neighbour below
+    out = np.empty((2 * a.shape[0],) + a.shape[1:], a.dtype)
+    out[0::2] = 0.75 * a + 0.25 * before
+    out[1::2] = 0.75 * a + 0.25 * after
+    return np.moveaxis(out, 0, axis)
 
 
 def _smooth_field(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
@@ -152,19 +176,26 @@ def _fields(width: int, height: int) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- tiles
 class _Level:
-    """Everything needed to draw the tiles of one level."""
+    """Everything needed to draw and encode the tiles of one level."""
 
     def __init__(self, k: int, size: tuple[int, int], base: tuple[int, int],
                  weak: np.ndarray, strong: np.ndarray, fields: np.ndarray):
         self.size = size
         self.scale_x, self.scale_y = base[0] / size[0], base[1] / size[1]  # downsample
-        nominal = TEXTURE_ZOOM / 2 ** k  # texture scale (ihc px -> level px)
-        self.weak = _level_texture(weak, nominal)
-        self.strong = _level_texture(strong, nominal)
+        self.weak = _level_texture(weak, k)
+        self.strong = _level_texture(strong, k)
         self.period = self.weak.shape[0] - TILE
         self.fields = fields
-        self.background = np.empty((TILE, TILE, 3), np.uint8)
-        self.background[:] = BACKGROUND_RGB
+        cols, rows = _tiles(size)
+        # interpolation weights depend only on a tile's column (x) or row (y): compute them
+        # once; x weights are repeated for R, G, B so the fields come out as (TILE, 3 * TILE)
+        # rows of interleaved RGB, the memory layout of a tile (fast NumPy inner loops)
+        self.wx = [(x0, np.repeat(w, 3, axis=0)) for x0, w in
+                   (self._weights(c * TILE, self.scale_x, fields.shape[2]) for c in range(cols))]
+        self.wy = [self._weights(r * TILE, self.scale_y, fields.shape[1]) for r in range(rows)]
+        background = np.empty((TILE, TILE, 3), np.uint8)
+        background[:] = BACKGROUND_RGB
+        self.background = _encode(background)  # empty glass: encoded once per level
 
     @staticmethod
     def _weights(start: int, scale: float, nodes: int) -> tuple[int, np.ndarray]:
@@ -181,25 +212,35 @@ class _Level:
         weights[rows, i - first + 1] = frac
         return first, weights
 
-    def tile(self, col: int, row: int) -> np.ndarray:
-        x, y = col * TILE, row * TILE
-        x0, wx = self._weights(x, self.scale_x, self.fields.shape[2])
-        y0, wy = self._weights(y, self.scale_y, self.fields.shape[1])
+    def pixels(self, col: int, row: int) -> np.ndarray | None:
+        """The RGB pixels of tile (col, row), or None if it is all empty glass."""
+        (x0, wx), (y0, wy) = self.wx[col], self.wy[row]
         nodes = self.fields[:, y0:y0 + wy.shape[1], x0:x0 + wx.shape[1]]
         if nodes[0].max() <= 0.5 - EDGE_SOFTNESS:
-            return self.background  # bilinear values never exceed the nodes: empty glass
-        f = wy @ nodes @ wx.T  # (2, TILE, TILE): tissue field and DAB weight
-        alpha = np.clip((f[0] - 0.5) / (2 * EDGE_SOFTNESS) + 0.5, 0, 1)[..., None]
-        dab = f[1][..., None]
-        oy, ox = y % self.period, x % self.period
-        weak = self.weak[oy:oy + TILE, ox:ox + TILE].astype(np.float32)
-        strong = self.strong[oy:oy + TILE, ox:ox + TILE].astype(np.float32)
-        tissue = weak + (strong - weak) * dab
-        out = tissue if alpha.min() >= 1 else BACKGROUND + (tissue - BACKGROUND) * alpha
-        return (out + 0.5).astype(np.uint8)
+            return None  # bilinear values never exceed the nodes: empty glass
+        f = wy @ nodes @ wx.T  # (2, TILE, 3 * TILE): tissue field and DAB weight
+        oy, ox = (row * TILE) % self.period, (col * TILE) % self.period
+        out = self.strong[oy:oy + TILE, ox:ox + TILE].reshape(TILE, -1).astype(np.float32)
+        weak = self.weak[oy:oy + TILE, ox:ox + TILE].reshape(TILE, -1).astype(np.float32)
+        out -= weak  # weak + (strong - weak) * DAB weight, in place
+        out *= f[1]
+        out += weak
+        if nodes[0].min() < 0.5 + EDGE_SOFTNESS:  # near a tissue edge: blend into glass
+            alpha = np.clip((f[0] - 0.5) / (2 * EDGE_SOFTNESS) + 0.5, 0, 1)
+            out -= BACKGROUND_ROW
+            out *= alpha
+            out += BACKGROUND_ROW
+        out += 0.5
+        return out.astype(np.uint8).reshape(TILE, TILE, 3)
+
+    def tile(self, col: int, row: int) -> bytes:
+        """Tile (col, row) as a JPEG stream, as it is stored in the TIFF."""
+        pixels = self.pixels(col, row)
+        return self.background if pixels is None else _encode(pixels)
 
     def tiles(self, pool, progress=None):
-        """Tiles in TIFF order (row by row), drawn two at a time (NumPy releases the GIL)."""
+        """Encoded tiles in TIFF order (row by row), made two at a time (NumPy and the JPEG
+        encoder release the GIL)."""
         cols, rows = _tiles(self.size)
         for row in range(rows):
             yield from pool.map(self.tile, range(cols), [row] * cols)
@@ -207,7 +248,16 @@ class _Level:
                 progress(cols)
 
 
-BACKGROUND = np.array(BACKGROUND_RGB, np.float32)
+def _encode(pixels: np.ndarray) -> bytes:
+    """One JPEG tile exactly as tifffile writes it for ``photometric="rgb"`` with JPEG:
+    YCbCr with 2x2 chroma subsampling (TIFF tags set by tifffile to match)."""
+    import imagecodecs
+
+    return imagecodecs.jpeg8_encode(pixels, level=JPEG_QUALITY, colorspace="RGB",
+                                    outcolorspace="YCBCR", subsampling=(2, 2))
+
+
+BACKGROUND_ROW = np.tile(np.array(BACKGROUND_RGB, np.float32), TILE)  # one tile row, RGB
 
 
 def _limit_blas_threads():
@@ -241,13 +291,14 @@ def build_pathology_wsi(target: Path, width: int | None = None, height: int | No
             for k, size in enumerate(sizes):
                 level = _Level(k, size, sizes[0], weak, strong, fields)
                 mpp_x, mpp_y = MPP * level.scale_x, MPP * level.scale_y
+                # tiles arrive JPEG-encoded (bytes): tifffile stores them as they are and
+                # writes the JPEG tags (YCbCr, 2x2 subsampling) that match _encode
                 tif.write(level.tiles(pool, progress), shape=(size[1], size[0], 3), dtype=np.uint8,
                           tile=(TILE, TILE), photometric="rgb", compression="jpeg",
                           compressionargs={"level": JPEG_QUALITY},
                           subfiletype=0 if k == 0 else 1,
                           resolution=(1e4 / mpp_x, 1e4 / mpp_y), resolutionunit="CENTIMETER",
-                          software="medimg fetch_data.py", metadata=None,
-                          buffersize=2**24, maxworkers=2)
+                          software="medimg fetch_data.py", metadata=None)
 
 
 # ----------------------------------------------------------------------------- verify
