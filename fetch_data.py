@@ -179,7 +179,7 @@ DATASETS: list[Dataset] = [
     # Episode 02 — a DICOM series to convert (derived: the MNI T1 written slice by slice)
     Dataset("mr_dicom_series", "dicom/mni_t1_series",
             Generate("mri", "the MNI152 T1 (one DICOM MR file per axial slice)"),
-            MNI + "; written as DICOM by this course", ("02", "03"), is_dir=True),
+            MNI + "; written as DICOM by this course", ("01", "02", "03"), is_dir=True),
     # Episode 03 — registration and segmentation (derived and simulated, see notebook)
     Dataset("ct_like_transform", "registration/ct_like_true_transform.tfm",
             Generate("registration", "fixed parameters: the known rigid motion of ct_like_head"),

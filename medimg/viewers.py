@@ -42,11 +42,19 @@ class SliceViewer:
         Names of the array axes shown in the axis selector (e.g. ``("x", "y", "z")``).
     unit : str
         Unit of ``spacing``, shown with the slice position (default ``"mm"``).
+    figsize : (float, float)
+        Figure size in inches; match it to the image's shape to avoid blank bands.
+    colorbar : bool
+        Draw a colour bar for greyscale data (default True); switch it off when the
+        values have no unit worth reading (e.g. ultrasound brightness).
+
+    A cine's slider counts frames from 1, like the title ("frame 1/120"); a volume's
+    slider shows the 0-based slice index, like the title ("axis 0 = 94").
     """
 
     def __init__(self, array, axis=0, spacing=None, cmap="gray", vmin=None, vmax=None,
                  title=None, origin="upper", frame_time=None, rgb=None,
-                 axis_names=None, unit="mm", figsize=(5, 5)):
+                 axis_names=None, unit="mm", figsize=(5, 5), colorbar=True):
         arr = np.asarray(array)
         if rgb is None:
             # (rows, cols, 3|4) is a colour picture; (frames, rows, cols, 3|4) a colour cine.
@@ -82,6 +90,7 @@ class SliceViewer:
         self.title = title
         self.origin = origin
         self.frame_time = frame_time
+        self.show_colorbar = bool(colorbar)
         self.axis_names = tuple(axis_names) if axis_names else AXIS_NAMES[:spatial_ndim]
         # One Figure object per viewer, not managed by pyplot: no figure pile-up.
         self.figure = Figure(figsize=figsize, layout="constrained")
@@ -90,6 +99,7 @@ class SliceViewer:
         self._colorbar = None
         self.index = self.n_slices // 2 if (spatial_ndim == 3 and frame_time is None) else 0
         self._widget = None
+        self._png = None  # (view key, PNG bytes) of the last rendered view
         self.draw(self.index)
 
     # ------------------------------------------------------------------ geometry
@@ -141,7 +151,7 @@ class SliceViewer:
             self._image = self.ax.imshow(img, cmap=self.cmap, vmin=self.vmin, vmax=self.vmax,
                                          origin=self.origin, aspect=self.aspect(),
                                          interpolation="nearest")
-            if self.rgb:
+            if self.rgb or not self.show_colorbar:
                 pass
             elif self._colorbar is None:
                 self._colorbar = self.figure.colorbar(self._image, ax=self.ax, shrink=0.8)
@@ -180,12 +190,15 @@ class SliceViewer:
 
         controls = []
         if self.axis is not None:
-            slider = widgets.IntSlider(value=self.index, min=0, max=self.n_slices - 1,
+            # A cine counts frames from 1 (as its title does); a volume shows the index.
+            first = 1 if self.frame_time is not None else 0
+            slider = widgets.IntSlider(value=self.index + first, min=first,
+                                       max=self.n_slices - 1 + first,
                                        description="frame" if self.frame_time else "slice",
                                        continuous_update=False)
 
             def on_slide(change):
-                self.draw(change["new"])
+                self.draw(change["new"] - first)
                 render()
 
             slider.observe(on_slide, names="value")
@@ -210,12 +223,15 @@ class SliceViewer:
         return self._widget
 
     def png(self) -> bytes:
-        """The current view as PNG bytes."""
+        """The current view as PNG bytes (rendered once per view, then reused)."""
         import io
 
-        buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", dpi=90)
-        return buffer.getvalue()
+        key = (self.axis, self.index)
+        if self._png is None or self._png[0] != key:
+            buffer = io.BytesIO()
+            self.figure.savefig(buffer, format="png", dpi=100)  # STYLE: >= 100 dpi
+            self._png = (key, buffer.getvalue())
+        return self._png[1]
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """Live widget in Jupyter; the current view as a PNG for static renderers.

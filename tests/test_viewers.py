@@ -117,3 +117,28 @@ def test_title_gives_the_slice_position_in_physical_units(volume):
     v = SliceViewer(volume, spacing=(2.5, 1, 1), axis_names=("z", "y", "x"), title="T1")
     assert v.ax.get_title() == "T1 — z = 3 (7.5 mm from first)"
     assert SliceViewer(volume).ax.get_title() == "axis 0 = 3", "no unit without spacing"
+
+
+def test_cine_slider_counts_frames_like_the_title():
+    """The slider and the title agree: slider value k shows "frame k/n" (k from 1)."""
+    frames = np.arange(4 * 5 * 6, dtype=np.uint8).reshape(4, 5, 6)
+    v = SliceViewer(frames, frame_time=40.0, title="cine")
+    slider = v.widget().children[0].children[0]
+    assert (slider.min, slider.max, slider.value) == (1, 4, 1)
+    slider.value = 3
+    np.testing.assert_array_equal(shown(v), frames[2])
+    assert v.ax.get_title() == "cine — frame 3/4, t = 0.080 s"
+    assert f"frame {slider.value}/" in v.ax.get_title()
+
+
+def test_colour_bar_can_be_switched_off(volume):
+    assert len(SliceViewer(volume, colorbar=False).figure.axes) == 1
+    assert len(SliceViewer(volume).figure.axes) == 2
+
+
+def test_png_is_rendered_once_per_view_and_follows_the_slider(volume):
+    v = SliceViewer(volume)
+    first = v.png()
+    assert v.png() is first, "the same view is not rendered twice"
+    v.draw(0)
+    assert v.png() != first, "a new slice gives a new picture"
