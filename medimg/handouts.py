@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import sys
 from pathlib import Path
+
+from medimg._staging import notebooks_in, staged_folder
 
 PLACEHOLDER = "# Your solution here: write and run your code, then compare with a neighbour."
 CHALLENGE = re.compile(r"^### Challenge: \S", re.M)
@@ -56,28 +57,14 @@ def write_handouts(src: Path, dest: Path) -> list[Path]:
     """Write a handout for every notebook in ``src`` into ``dest`` (replaced whole)."""
     import nbformat
 
-    notebooks = sorted(src.glob("*.ipynb"))
-    if not src.is_dir() or not notebooks:
-        raise SystemExit(f"no notebooks found in {src}: run this from the course folder "
-                         f"(python -m medimg.handouts notebooks handouts)")
+    notebooks = notebooks_in(src, "python -m medimg.handouts notebooks handouts")
     if dest.resolve() == src.resolve():
         raise SystemExit("the handout folder must differ from the notebook folder")
-    tmp = dest.with_name(f".{dest.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with staged_folder(dest) as tmp:
         for path in notebooks:
             handout = make_handout(nbformat.read(path, as_version=4))
             nbformat.validate(handout)
             nbformat.write(handout, tmp / path.name)
-        old = dest.with_name(f".{dest.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if dest.exists():
-            dest.rename(old)
-        tmp.rename(dest)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return [dest / p.name for p in notebooks]
 
 

@@ -16,9 +16,10 @@ import argparse
 import copy
 import html
 import re
-import shutil
 import sys
 from pathlib import Path
+
+from medimg._staging import notebooks_in, staged_folder
 
 COURSE = "Medical Image Processing in Python"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -149,19 +150,13 @@ def build_site(src: Path, dest: Path) -> list[Path]:
     from nbconvert import HTMLExporter
     from pygments.formatters import HtmlFormatter
 
-    notebooks = sorted(src.glob("*.ipynb"))
-    if not src.is_dir() or not notebooks:
-        raise SystemExit(f"no notebooks found in {src}: run this from the course folder "
-                         f"(python -m medimg.site notebooks site)")
+    notebooks = notebooks_in(src, "python -m medimg.site notebooks site")
     exporter = HTMLExporter(template_name="basic",
                             extra_loaders=[jinja2.DictLoader({"course.j2": CELL_TEMPLATE})],
                             template_file="course.j2")
     css = PAGE_CSS + HtmlFormatter(style="default").get_style_defs(".highlight")
-    tmp = dest.with_name(f".{dest.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     rows, pages = [], []
-    try:
+    with staged_folder(dest) as tmp:
         loaded = [(p, nbformat.read(p, as_version=4)) for p in notebooks]
         for i, (path, nb) in enumerate(loaded):
             rows.append(summary(nb, path.stem))
@@ -181,14 +176,6 @@ def build_site(src: Path, dest: Path) -> list[Path]:
         (tmp / "index.html").write_text(
             _page("Course index", _index_body(rows), '<a href="index.html">Course index</a>',
                   "", css), encoding="utf-8")
-        old = dest.with_name(f".{dest.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if dest.exists():
-            dest.rename(old)
-        tmp.rename(dest)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return [dest / "index.html", *pages]
 
 

@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
+from medimg._datagen import check_listing
 from medimg.sources import package_file
 
 # ----------------------------------------------------------------------------- cohort
@@ -299,15 +300,8 @@ def verify_cxr_cohort(path: Path) -> None:
     from pydicom.errors import InvalidDicomError
 
     path = Path(path)
-    if not path.is_dir():
-        raise ValueError(f"{path} is not a directory")
     expected = sorted(cohort_files() + ["labels.csv"])
-    names = sorted(p.name for p in path.iterdir())
-    if names != expected:
-        missing = sorted(set(expected) - set(names))
-        extra = sorted(set(names) - set(expected))
-        raise ValueError(f"expected {len(expected)} files; missing {missing[:3]}, "
-                         f"unexpected {extra[:3]}")
+    check_listing(path, expected)
     subjects = _subjects()
     if (path / "labels.csv").read_text(encoding="utf-8") != _labels_csv(subjects):
         raise ValueError("labels.csv differs from the generated labels")

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from medimg._datagen import check_listing
 from medimg.sources import package_file
 
 GM_RELPATH = "datasets/data/mni_icbm152_gm_tal_nlin_sym_09a_converted.nii.gz"
@@ -225,15 +226,8 @@ def verify_pet_fdg_sim(path: Path) -> None:
     from pydicom.errors import InvalidDicomError
 
     path = Path(path)
-    if not path.is_dir():
-        raise ValueError(f"{path} is not a directory")
     expected = [slice_file_name(k) for k in range(N_SLICES)]
-    names = sorted(p.name for p in path.iterdir())
-    if names != expected:
-        missing = sorted(set(expected) - set(names))
-        extra = sorted(set(names) - set(expected))
-        raise ValueError(f"expected {N_SLICES} files {expected[0]}..{expected[-1]}; "
-                         f"missing {missing[:3]}, unexpected {extra[:3]}")
+    check_listing(path, expected)
     uids = _uids()
     rows, cols = PET_SHAPE[1], PET_SHAPE[0]
     for k, name in enumerate(expected):

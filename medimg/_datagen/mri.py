@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from medimg._datagen import check_listing
 from medimg.sources import package_file
 
 MNI_T1_RELPATH = "datasets/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz"
@@ -180,15 +181,8 @@ def verify_mr_dicom_series(path: Path) -> None:
     from pydicom.uid import ExplicitVRLittleEndian
 
     path = Path(path)
-    if not path.is_dir():
-        raise ValueError(f"{path} is not a directory")
     expected_names = [slice_file_name(k) for k in range(N_SLICES)]
-    names = sorted(p.name for p in path.iterdir())
-    if names != expected_names:
-        missing = sorted(set(expected_names) - set(names))
-        extra = sorted(set(names) - set(expected_names))
-        raise ValueError(f"expected {N_SLICES} files {expected_names[0]}..{expected_names[-1]}; "
-                         f"missing {missing[:3]}, unexpected {extra[:3]}")
+    check_listing(path, expected_names)
     data, affine = _load_template()
     uids = _uids()
     rows, cols = TEMPLATE_SHAPE[1], TEMPLATE_SHAPE[0]
