@@ -18,9 +18,11 @@ the true transform is known); its values are kept in ``plot.tracked``.
 
 The figure is shown once (``IPython.display`` with a display id, at the first redraw)
 and updated in place, at most every ``min_interval`` seconds and never more often than
-drawing costs allow (drawing takes at most about a fifth of the time, also on a slow or
+drawing costs allow (drawing takes at most about a tenth of the time, also on a slow or
 busy machine), and at the end, so the notebook ends up with a single figure. A short
-registration is drawn once, when it ends. Nothing is printed.
+registration is drawn once, when it ends. Nothing is printed. With ``live=False`` the
+values are only collected (no drawing at all until you call ``draw()``), unless a display
+handle has been set.
 """
 
 from __future__ import annotations
@@ -32,14 +34,14 @@ import SimpleITK as sitk
 from matplotlib.figure import Figure
 
 LEVEL_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9")  # Okabe-Ito
-DRAW_SHARE = 0.2  # redraw only when drawing took at most this share of the elapsed time
+DRAW_SHARE = 0.1  # redraw only when drawing took at most this share of the elapsed time
 
 
 class MetricPlot:
     """Collect metric values from a registration and redraw one figure while it runs."""
 
     def __init__(self, title: str = "Registration metric", live: bool = True,
-                 min_interval: float = 0.5, figsize=None,
+                 min_interval: float = 1.0, figsize=None,
                  track: Callable[[Sequence[float]], float] | None = None,
                  track_label: str = "tracked value"):
         self.title = title
@@ -59,6 +61,9 @@ class MetricPlot:
         axes = self.fig.subplots(1, 2 if track is not None else 1, squeeze=False)[0]
         self.ax = axes[0]
         self.track_ax = axes[1] if track is not None else None
+        self._draw_series(self.ax, [], "metric value", self.title)     # labelled, empty axes
+        if self.track_ax is not None:
+            self._draw_series(self.track_ax, [], track_label, track_label)
         self._handle = None
         self._registration = None
         self._last_draw = 0.0
@@ -154,6 +159,8 @@ class MetricPlot:
         return self.fig
 
     def _refresh(self, force: bool) -> None:
+        if not self.live and self._handle is None:
+            return                 # nothing is shown: draw only when asked (``draw()``)
         now = time.perf_counter()
         wait = max(self.min_interval, self._draw_seconds / DRAW_SHARE)
         if not force and now - self._last_draw < wait:

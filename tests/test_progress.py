@@ -5,7 +5,7 @@ import time
 import numpy as np
 import SimpleITK as sitk
 
-from medimg.progress import MetricPlot
+from medimg.progress import DRAW_SHARE, MetricPlot
 
 
 class FakeHandle:
@@ -123,8 +123,8 @@ def test_a_slow_redraw_is_not_repeated_at_every_iteration():
     for v in range(300):
         plot.add(float(v))
     elapsed = time.perf_counter() - start
-    # Drawing may use about a fifth of the time: at most one redraw per 5 x 20 ms.
-    assert handle.updates <= 2 + elapsed / 0.1, (handle.updates, elapsed)
+    # Drawing may use about DRAW_SHARE of the time: at most one redraw per 20 ms / DRAW_SHARE.
+    assert handle.updates <= 2 + elapsed * DRAW_SHARE / 0.02, (handle.updates, elapsed)
     assert len(plot.values) == 300
 
 
@@ -158,3 +158,13 @@ def test_stop_condition_of_every_level_is_kept():
     assert len(plot.stop_conditions) == 2
     assert all("RegularStepGradientDescent" in s for s in plot.stop_conditions)
     assert plot.stop_conditions[-1] == reg.GetOptimizerStopConditionDescription()
+
+
+def test_a_plot_that_is_not_shown_is_not_drawn():
+    reg, fixed, moving = small_registration()
+    plot = MetricPlot(live=False).attach(reg)
+    reg.Execute(fixed, moving)
+    assert plot.redraws == 0 and len(plot.values) > 0
+    assert plot.ax.get_ylabel() == "metric value" and not plot.ax.lines
+    plot.draw()                                  # on request it draws every level
+    assert plot.redraws == 1 and len(plot.ax.lines) >= 2
